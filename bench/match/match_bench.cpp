@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 
 #include "match/matcher.hpp"
@@ -21,6 +23,15 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds used by this process so far (all threads): the figure that does not depend on what else the
+// machine is running.
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 // splitmix64: the same sequence on every platform (std distributions are implementation-defined).
 class Rng {
@@ -43,23 +54,24 @@ class Rng {
   uint64_t state_;
 };
 
-const char* kWords[] = {"Blue",   "Harbor", "Summit",  "Maple",   "Cedar",  "Iron",    "Golden", "Silver",
-                        "North",  "Pacific", "Bright", "Little",  "Urban",  "Prairie", "Copper", "Stone",
-                        "River",  "Lantern", "Orchard", "Meadow", "Coastal", "Granite", "Velvet", "Crimson",
-                        "Echo",   "Pioneer", "Atlas",  "Beacon",  "Juniper", "Willow", "Falcon", "Sparrow"};
-const char* kIndustry[] = {"Coffee",   "Bakery",   "Studio",  "Labs",     "Software", "Media",   "Consulting",
-                           "Printing", "Catering", "Design",  "Analytics", "Logistics", "Pizza", "Kitchen",
-                           "Hotel",    "Airlines", "Travel",  "Supply",   "Marketing", "Cloud",  "Systems"};
+const char* kWords[] = {"Blue",  "Harbor",  "Summit",  "Maple",  "Cedar",   "Iron",    "Golden", "Silver",
+                        "North", "Pacific", "Bright",  "Little", "Urban",   "Prairie", "Copper", "Stone",
+                        "River", "Lantern", "Orchard", "Meadow", "Coastal", "Granite", "Velvet", "Crimson",
+                        "Echo",  "Pioneer", "Atlas",   "Beacon", "Juniper", "Willow",  "Falcon", "Sparrow"};
+const char* kIndustry[] = {"Coffee",   "Bakery",   "Studio", "Labs",      "Software",  "Media", "Consulting",
+                           "Printing", "Catering", "Design", "Analytics", "Logistics", "Pizza", "Kitchen",
+                           "Hotel",    "Airlines", "Travel", "Supply",    "Marketing", "Cloud", "Systems"};
 const char* kSuffix[] = {"Inc.", "LLC", "Ltd", "Co.", "Corp", "GmbH"};
-const char* kSyllables[] = {"zen", "tro", "va", "cal", "vix", "no", "ra", "li", "qu", "ex", "mo", "dal",
-                            "fi", "ka", "lu", "mer", "sa", "tor", "vel", "yo", "bri", "gan", "pol", "sy"};
+const char* kSyllables[] = {"zen", "tro", "va", "cal", "vix", "no",  "ra",  "li", "qu",  "ex",  "mo",  "dal",
+                            "fi",  "ka",  "lu", "mer", "sa",  "tor", "vel", "yo", "bri", "gan", "pol", "sy"};
 // Merchants that are not vendors come from their own vocabulary, so they never equal a vendor by accident.
-const char* kOtherWords[] = {"Amber", "Birch", "Canyon", "Delta", "Ember", "Fjord", "Glacier", "Hollow",
-                             "Indigo", "Jasper", "Kestrel", "Lotus", "Mesa", "Nimbus", "Onyx", "Pebble"};
-const char* kOtherSyllables[] = {"bo", "ple", "dri", "gu", "han", "jo", "ki", "mun", "pa", "ros", "tu", "wen"};
+const char* kOtherWords[] = {"Amber",  "Birch",  "Canyon",  "Delta", "Ember", "Fjord",  "Glacier", "Hollow",
+                             "Indigo", "Jasper", "Kestrel", "Lotus", "Mesa",  "Nimbus", "Onyx",    "Pebble"};
+const char* kOtherSyllables[] = {"bo", "ple", "dri", "gu",  "han", "jo",
+                                 "ki", "mun", "pa",  "ros", "tu",  "wen"};
 const char* kPrefixes[] = {"SQ *", "TST* ", "PAYPAL *", "SP * ", "SQ*"};
-const char* kCities[] = {"SAN FRANCISCO CA", "NEW YORK NY", "AUSTIN TX", "SEATTLE WA", "CHICAGO IL",
-                         "BOSTON MA", "DENVER CO", "PORTLAND OR"};
+const char* kCities[] = {"SAN FRANCISCO CA", "NEW YORK NY", "AUSTIN TX", "SEATTLE WA",
+                         "CHICAGO IL",       "BOSTON MA",   "DENVER CO", "PORTLAND OR"};
 const char* kDetails[] = {"ORDER", "ONLINE", "SUBSCRIPTION", "STORE", "MONTHLY", "PENDING"};
 
 std::string Brand(Rng& rng, bool other = false) {
@@ -96,14 +108,16 @@ std::string Descriptor(Rng& rng, const std::string& name) {
   std::string base = Upper(name);
   for (const char* suffix : {" INC.", " LLC", " LTD", " CO.", " CORP", " GMBH"}) {
     const std::string sfx(suffix);
-    if (base.size() > sfx.size() && base.compare(base.size() - sfx.size(), sfx.size(), sfx) == 0 && rng.Chance(70)) {
+    if (base.size() > sfx.size() && base.compare(base.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+        rng.Chance(70)) {
       base.resize(base.size() - sfx.size());
     }
   }
   std::string d;
   if (rng.Chance(30)) d += rng.Pick(kPrefixes);
   d += base;
-  if (rng.Chance(15)) d += std::string("*") + rng.Pick(kDetails) + " " + std::to_string(rng.Below(90000) + 10000);
+  if (rng.Chance(15))
+    d += std::string("*") + rng.Pick(kDetails) + " " + std::to_string(rng.Below(90000) + 10000);
   if (d.size() > 22 && rng.Chance(30)) d.resize(22);  // fixed-width descriptor fields
   if (rng.Chance(40)) d += " #" + std::to_string(rng.Below(9000) + 1000);
   if (rng.Chance(30)) d += std::string(" ") + rng.Pick(kCities);
@@ -158,6 +172,7 @@ int main(int argc, char** argv) {
   }
   mlc::match::Matcher matcher(std::make_shared<const mlc::match::Normalizer>(std::move(*table)));
 
+  const double cpu0 = CpuSeconds();
   const auto t0 = Clock::now();
   if (auto s = matcher.Build(vendors); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -166,6 +181,7 @@ int main(int argc, char** argv) {
   const auto t1 = Clock::now();
   const auto results = matcher.MatchAll(descriptors, mlc::match::Thresholds{}, threads);
   const auto t2 = Clock::now();
+  const double cpu_s = CpuSeconds() - cpu0;
 
   const double build_s = std::chrono::duration<double>(t1 - t0).count();
   const double match_s = std::chrono::duration<double>(t2 - t1).count();
@@ -183,8 +199,9 @@ int main(int argc, char** argv) {
         for (const auto& v : vendors) {
           if (!truth[i].empty() && v.id == truth[i]) expected = v.name;
         }
-        std::fprintf(stderr, "wrong auto: %-42s -> %s (%.3f, margin %.3f); truth: %s\n", descriptors[i].c_str(),
-                     r.best()->vendor_name.c_str(), r.best()->score, r.margin, expected.c_str());
+        std::fprintf(stderr, "wrong auto: %-42s -> %s (%.3f, margin %.3f); truth: %s\n",
+                     descriptors[i].c_str(), r.best()->vendor_name.c_str(), r.best()->score, r.margin,
+                     expected.c_str());
       }
     } else {
       ++(r.decision == mlc::match::Decision::kReview ? review : none);
@@ -193,18 +210,19 @@ int main(int argc, char** argv) {
 
   if (json) {
     std::printf(
-        "{\"match_10k_s\": %.4f, \"build_s\": %.4f, \"match_s\": %.4f, \"matches_per_s\": %.0f, \"vendors\": %zu, "
-        "\"merchants\": %zu, \"threads\": %d, \"auto_right\": %zu, \"auto_wrong\": %zu, \"review\": %zu, "
-        "\"none\": %zu}\n",
-        total_s, build_s, match_s, per_s, vendors.size(), descriptors.size(), threads, auto_right, auto_wrong,
-        review, none);
+        "{\"match_10k_s\": %.4f, \"build_s\": %.4f, \"match_s\": %.4f, \"cpu_s\": %.4f, \"matches_per_s\": "
+        "%.0f, "
+        "\"vendors\": %zu, \"merchants\": %zu, \"threads\": %d, \"auto_right\": %zu, \"auto_wrong\": %zu, "
+        "\"review\": %zu, \"none\": %zu}\n",
+        total_s, build_s, match_s, cpu_s, per_s, vendors.size(), descriptors.size(), threads, auto_right,
+        auto_wrong, review, none);
   } else {
     std::printf("vendors %zu, merchants %zu, threads %d\n", vendors.size(), descriptors.size(), threads);
     std::printf("index build   %.4f s\n", build_s);
     std::printf("matching      %.4f s  (%.0f matches/s)\n", match_s, per_s);
-    std::printf("total         %.4f s\n", total_s);
-    std::printf("decisions     auto %zu (right %zu, wrong %zu), review %zu, none %zu\n", auto_right + auto_wrong,
-                auto_right, auto_wrong, review, none);
+    std::printf("total         %.4f s  (CPU %.4f s over all threads)\n", total_s, cpu_s);
+    std::printf("decisions     auto %zu (right %zu, wrong %zu), review %zu, none %zu\n",
+                auto_right + auto_wrong, auto_right, auto_wrong, review, none);
     for (size_t i = 0; i < 5 && i < descriptors.size(); ++i) {
       const auto& r = results[i];
       std::printf("  e.g. %-40s -> %-6s %s\n", descriptors[i].c_str(),

@@ -695,7 +695,12 @@ Result<Token> TokenManager::AcquireLocked(std::unique_lock<std::mutex>& lock, Co
       (void)NoteTransientFailureLocked(c, r.status());
     } else {
       Log().warn("connection {}: {}", c.auth.name, r.status().message());
+      // Not transient, not a rejection (a wrong token URL, a broken response, a store failure): visible,
+      // and cleared by the next success like the refresh_failing state.
       (void)SetConnectionStatus(store_, c.auth.name, "error", r.status().message(), NowMs());
+      (void)RaiseAlert(
+          store_, {c.auth.name, std::string(alert_kinds::kRefreshFailing), "warning", r.status().message()},
+          NowMs());
       c.health_clean = false;
     }
     c.cv.notify_all();

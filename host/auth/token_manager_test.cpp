@@ -522,6 +522,26 @@ TEST_F(TokenManagerTest, TransientFailuresReturnRetryKeepTheConnectionAndSpendAB
   EXPECT_TRUE(Alerts("p").empty());
 }
 
+TEST_F(TokenManagerTest, AMisconfiguredTokenEndpointIsAnErrorThatClearsOnSuccess) {
+  auto tm = Manager();
+  ASSERT_TRUE(tm->Register(Conn("p", AuthKind::kClientCredentials)).ok());
+  TestResponse not_found;
+  not_found.status = 404;
+  not_found.body = "<html>no such page</html>";
+  vendor_.scripted.push_back(not_found);
+  auto r = tm->GetAccessToken("p");
+  ASSERT_EQ(r.status().code(), Code::kError) << r.status().ToString();
+  Note(r.status());
+  EXPECT_NE(r.status().message().find("HTTP 404"), std::string::npos);
+  auto h = Health("p");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, "error");
+  EXPECT_EQ(Alerts("p").size(), 1u);
+  ASSERT_TRUE(tm->GetAccessToken("p").ok());
+  EXPECT_EQ(Health("p")->status, "ok");
+  EXPECT_TRUE(Alerts("p").empty());
+}
+
 TEST_F(TokenManagerTest, ARejectedRefreshTokenMarksNeedsReauthAndFailsFast) {
   vendor_.Seed("", "rt-vendor-knows-this");
   SeedStored("fb", "at-0-expiredsecret", "rt-revoked-elsewhere", kStartMs - 1);

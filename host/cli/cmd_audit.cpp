@@ -34,16 +34,24 @@ struct ExportOptions {
   std::string output;
 };
 
-void PrintError(std::string_view message) { std::cerr << "mlc audit: " << redact::RedactText(message) << "\n"; }
+void PrintError(std::string_view message) {
+  std::cerr << "mlc audit: " << redact::RedactText(message) << "\n";
+}
 
 int ExitFor(engine::SetupFailure f) {
   switch (f) {
-    case engine::SetupFailure::kNone: return kExitOk;
-    case engine::SetupFailure::kUsage: return kExitUsage;
-    case engine::SetupFailure::kConfig: return kExitConfig;
-    case engine::SetupFailure::kStore: return kExitStore;
-    case engine::SetupFailure::kVault: return kExitVault;
-    case engine::SetupFailure::kFailed: return kExitFailed;
+    case engine::SetupFailure::kNone:
+      return kExitOk;
+    case engine::SetupFailure::kUsage:
+      return kExitUsage;
+    case engine::SetupFailure::kConfig:
+      return kExitConfig;
+    case engine::SetupFailure::kStore:
+      return kExitStore;
+    case engine::SetupFailure::kVault:
+      return kExitVault;
+    case engine::SetupFailure::kFailed:
+      return kExitFailed;
   }
   return kExitFailed;
 }
@@ -61,7 +69,7 @@ int RunTimeline(const GlobalOptions& opts, const AuditOptions& ao) {
   auto rows = engine::AuditTimeline(*setup.store, ao.id);
   if (!rows.ok()) {
     PrintError(rows.status().message());
-    return rows.status().code() == Code::kNotFound ? kExitFailed
+    return rows.status().code() == Code::kNotFound  ? kExitFailed
            : rows.status().code() == Code::kInvalid ? kExitUsage
                                                     : kExitFailed;
   }
@@ -133,7 +141,8 @@ int RunExport(const GlobalOptions& opts, const ExportOptions& eo) {
     PrintError(rows.status().message());
     return kExitFailed;
   }
-  const std::string text = eo.format == "csv" ? engine::AuditCsv(*rows) : engine::AuditJson(*rows).dump(2) + "\n";
+  const std::string text =
+      eo.format == "csv" ? engine::AuditCsv(*rows) : engine::AuditJson(*rows).dump(2) + "\n";
   if (eo.output.empty() || eo.output == "-") {
     std::cout << text << std::flush;
   } else {
@@ -154,14 +163,16 @@ int RunExport(const GlobalOptions& opts, const ExportOptions& eo) {
 void RegisterAuditCommands(CLI::App& app, GlobalOptions& opts) {
   auto ao = std::make_shared<AuditOptions>();
   auto eo = std::make_shared<ExportOptions>();
-  CLI::App* cmd = app.add_subcommand("audit", "Show the audit trail of a job or a source record, or export it");
+  CLI::App* cmd =
+      app.add_subcommand("audit", "Show the audit trail of a job or a source record, or export it");
   cmd->add_option("id", ao->id, "Job id (or a prefix of at least 8 digits) or source record id");
   cmd->add_flag("--json", ao->json, "Machine-readable output");
 
   CLI::App* ex = cmd->add_subcommand("export", "Export a pipeline's audit rows in a time range");
   ex->add_option("--pipeline", eo->pipeline, "Pipeline name")->required();
   ex->add_option("--from", eo->from, "Start (YYYY-MM-DD or RFC 3339), inclusive")->required();
-  ex->add_option("--to", eo->to, "End (RFC 3339, exclusive; a bare date includes that whole day)")->required();
+  ex->add_option("--to", eo->to, "End (RFC 3339, exclusive; a bare date includes that whole day)")
+      ->required();
   ex->add_option("--format", eo->format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
   ex->add_option("-o,--output", eo->output, "Write to FILE instead of stdout");
   ex->callback([&opts, eo] { opts.exit_code = RunExport(opts, *eo); });

@@ -128,7 +128,8 @@ void PrintTable(const std::vector<std::string>& merchants, const std::vector<mat
 }
 
 int RunMatch(const MatchOptions& mo) {
-  match::Thresholds thresholds{.auto_accept = mo.auto_accept, .review_min = mo.review_min, .min_margin = mo.margin};
+  match::Thresholds thresholds{
+      .auto_accept = mo.auto_accept, .review_min = mo.review_min, .min_margin = mo.margin};
   if (Status s = thresholds.Validate(); !s.ok()) {
     std::cerr << "mlc match: " << s.message() << " (--auto-accept, --review-min, --margin)\n";
     return kExitUsage;
@@ -181,8 +182,10 @@ int RunMatch(const MatchOptions& mo) {
       const bool has_vendor = best != nullptr && r.decision != match::Decision::kNone;
       nlohmann::ordered_json row;
       row["merchant"] = merchants[i];
-      row["vendor_id"] = has_vendor ? nlohmann::ordered_json(best->vendor_id) : nlohmann::ordered_json(nullptr);
-      row["vendor_name"] = has_vendor ? nlohmann::ordered_json(best->vendor_name) : nlohmann::ordered_json(nullptr);
+      row["vendor_id"] =
+          has_vendor ? nlohmann::ordered_json(best->vendor_id) : nlohmann::ordered_json(nullptr);
+      row["vendor_name"] =
+          has_vendor ? nlohmann::ordered_json(best->vendor_name) : nlohmann::ordered_json(nullptr);
       row["score"] = Round3(best ? best->score : 0.0);
       row["decision"] = match::DecisionName(r.decision);
       out.push_back(std::move(row));

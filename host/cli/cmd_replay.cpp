@@ -30,16 +30,24 @@ struct ReplayOptions {
   int retry_wait_s = 60;
 };
 
-void PrintError(std::string_view message) { std::cerr << "mlc replay: " << redact::RedactText(message) << "\n"; }
+void PrintError(std::string_view message) {
+  std::cerr << "mlc replay: " << redact::RedactText(message) << "\n";
+}
 
 int ExitFor(engine::SetupFailure f) {
   switch (f) {
-    case engine::SetupFailure::kNone: return kExitOk;
-    case engine::SetupFailure::kUsage: return kExitUsage;
-    case engine::SetupFailure::kConfig: return kExitConfig;
-    case engine::SetupFailure::kStore: return kExitStore;
-    case engine::SetupFailure::kVault: return kExitVault;
-    case engine::SetupFailure::kFailed: return kExitFailed;
+    case engine::SetupFailure::kNone:
+      return kExitOk;
+    case engine::SetupFailure::kUsage:
+      return kExitUsage;
+    case engine::SetupFailure::kConfig:
+      return kExitConfig;
+    case engine::SetupFailure::kStore:
+      return kExitStore;
+    case engine::SetupFailure::kVault:
+      return kExitVault;
+    case engine::SetupFailure::kFailed:
+      return kExitFailed;
   }
   return kExitFailed;
 }
@@ -98,8 +106,9 @@ int RunReplay(const GlobalOptions& opts, const ReplayOptions& ro) {
   }
   if (jobs.empty()) {
     if (ro.json) {
-      std::cout << nlohmann::json{{"queued", nlohmann::json::array()}, {"jobs", nlohmann::json::array()}}.dump()
-                << std::endl;
+      std::cout
+          << nlohmann::json{{"queued", nlohmann::json::array()}, {"jobs", nlohmann::json::array()}}.dump()
+          << std::endl;
     } else {
       std::cout << "nothing to replay\n";
     }
@@ -188,8 +197,8 @@ int RunReplay(const GlobalOptions& opts, const ReplayOptions& ro) {
 
 void RegisterReplayCommand(CLI::App& app, GlobalOptions& opts) {
   auto ro = std::make_shared<ReplayOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "replay", "Run jobs again (by id, or a pipeline's dead or review jobs); idempotent");
+  CLI::App* cmd =
+      app.add_subcommand("replay", "Run jobs again (by id, or a pipeline's dead or review jobs); idempotent");
   cmd->add_option("jobs", ro->jobs, "Job ids (or prefixes of at least 8 digits)");
   cmd->add_option("--pipeline", ro->pipeline, "Replay this pipeline's jobs in --state");
   cmd->add_option("--state", ro->state, "dead or review")->check(CLI::IsMember({"dead", "review"}));

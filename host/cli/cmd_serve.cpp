@@ -9,6 +9,7 @@
 #include "config/check.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
+#include "engine/host_setup.hpp"
 #include "loader/loader.hpp"
 #include "store/store.hpp"
 
@@ -55,6 +56,20 @@ int RunServe(const GlobalOptions& opts, const ServeOptions& serve) {
     return kExitOk;
   }
 
+  // The sync engine: background workers, pipeline schedules and token upkeep (host/engine).
+  bool vault_failed = false;
+  auto engine_host = engine::EngineHost::Create(cfg, registry, **store, {}, {}, &vault_failed);
+  if (!engine_host.ok()) {
+    std::cerr << "mlc serve: " << engine_host.status().message() << "\n";
+    return vault_failed ? kExitVault : kExitConfig;
+  }
+  engine::SyncService sync((*engine_host)->engine());
+  engine::RegisterTokenHooks(sync, **engine_host, std::chrono::hours(1));
+  if (Status s = sync.Start(); !s.ok()) {
+    std::cerr << "mlc serve: " << s.message() << "\n";
+    return kExitConfig;
+  }
+
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   int received = 0;
@@ -68,6 +83,7 @@ int RunServe(const GlobalOptions& opts, const ServeOptions& serve) {
             << " connections, " << cfg.pipelines.size() << " pipelines)" << std::endl;
   io.run();
   Log().info("received signal {}; shutting down", received);
+  sync.Stop();  // finishes the job steps in flight; leases of anything cut short expire or are taken over
   std::cout << "mlc: stopped" << std::endl;
   return kExitOk;
 }

@@ -36,23 +36,32 @@ struct SyncOptions {
 
 int ExitFor(engine::SetupFailure f) {
   switch (f) {
-    case engine::SetupFailure::kNone: return kExitOk;
-    case engine::SetupFailure::kUsage: return kExitUsage;
-    case engine::SetupFailure::kConfig: return kExitConfig;
-    case engine::SetupFailure::kStore: return kExitStore;
-    case engine::SetupFailure::kVault: return kExitVault;
-    case engine::SetupFailure::kFailed: return kExitFailed;
+    case engine::SetupFailure::kNone:
+      return kExitOk;
+    case engine::SetupFailure::kUsage:
+      return kExitUsage;
+    case engine::SetupFailure::kConfig:
+      return kExitConfig;
+    case engine::SetupFailure::kStore:
+      return kExitStore;
+    case engine::SetupFailure::kVault:
+      return kExitVault;
+    case engine::SetupFailure::kFailed:
+      return kExitFailed;
   }
   return kExitFailed;
 }
 
-void PrintError(std::string_view message) { std::cerr << "mlc sync: " << redact::RedactText(message) << "\n"; }
+void PrintError(std::string_view message) {
+  std::cerr << "mlc sync: " << redact::RedactText(message) << "\n";
+}
 
 std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 void PrintPreview(const engine::DryRunReport& r, const std::string& pipeline) {
-  std::cout << "dry run of " << pipeline << ": read " << r.polled.records << " record(s) in " << r.polled.pages
-            << " page(s), " << r.polled.arrived << " new; nothing was stored, written or acknowledged\n";
+  std::cout << "dry run of " << pipeline << ": read " << r.polled.records << " record(s) in "
+            << r.polled.pages << " page(s), " << r.polled.arrived
+            << " new; nothing was stored, written or acknowledged\n";
   int writes = 0;
   for (const auto& item : r.items) {
     std::cout << "  " << Short(item.job_id) << "  " << item.source_id << " (v" << item.source_version << ", "
@@ -134,15 +143,17 @@ void PrintCycle(const nlohmann::json& doc, bool as_json) {
     std::cout << doc.dump() << std::endl;
     return;
   }
-  if (doc.contains("poll_error")) std::cerr << "mlc sync: poll failed: " << doc["poll_error"].get<std::string>() << "\n";
+  if (doc.contains("poll_error"))
+    std::cerr << "mlc sync: poll failed: " << doc["poll_error"].get<std::string>() << "\n";
   if (doc.contains("drain_error")) std::cerr << "mlc sync: " << doc["drain_error"].get<std::string>() << "\n";
   if (doc.contains("paused")) std::cerr << "mlc sync: paused: " << doc["paused"].get<std::string>() << "\n";
-  std::cout << "sync " << doc["pipeline"].get<std::string>() << ": read " << doc.value("read", 0) << ", arrived "
-            << doc.value("arrived", 0) << ", succeeded " << doc.value("succeeded", 0) << ", review "
-            << doc.value("review", 0) << ", dead " << doc.value("dead", 0) << ", uncertain "
+  std::cout << "sync " << doc["pipeline"].get<std::string>() << ": read " << doc.value("read", 0)
+            << ", arrived " << doc.value("arrived", 0) << ", succeeded " << doc.value("succeeded", 0)
+            << ", review " << doc.value("review", 0) << ", dead " << doc.value("dead", 0) << ", uncertain "
             << doc.value("uncertain", 0);
   if (doc.value("retrying", 0) > 0) std::cout << ", retrying later " << doc.value("retrying", 0);
-  if (doc.value("waiting_auth", 0) > 0) std::cout << ", waiting for re-authorisation " << doc.value("waiting_auth", 0);
+  if (doc.value("waiting_auth", 0) > 0)
+    std::cout << ", waiting for re-authorisation " << doc.value("waiting_auth", 0);
   std::cout << std::endl;
 }
 
@@ -222,11 +233,13 @@ void RegisterSyncCommand(CLI::App& app, GlobalOptions& opts) {
   auto so = std::make_shared<SyncOptions>();
   CLI::App* cmd = app.add_subcommand("sync", "Poll a pipeline's source and run its jobs now");
   cmd->add_option("pipeline", so->pipeline, "Pipeline name from the configuration")->required();
-  cmd->add_option("--since", so->since,
-                  "Backfill: read records updated at or after DATE (YYYY-MM-DD or RFC 3339) instead of resuming "
-                  "from the saved cursor");
-  cmd->add_flag("--once", so->once, "One poll and one pass over the jobs, then exit (default: repeat on the "
-                                    "pipeline's schedule until SIGINT/SIGTERM)");
+  cmd->add_option(
+      "--since", so->since,
+      "Backfill: read records updated at or after DATE (YYYY-MM-DD or RFC 3339) instead of resuming "
+      "from the saved cursor");
+  cmd->add_flag("--once", so->once,
+                "One poll and one pass over the jobs, then exit (default: repeat on the "
+                "pipeline's schedule until SIGINT/SIGTERM)");
   cmd->add_flag("--dry-run", so->dry_run,
                 "Run the real path but write nothing to the target, acknowledge nothing and store nothing; "
                 "print what would be posted where");

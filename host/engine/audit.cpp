@@ -78,7 +78,8 @@ Result<std::vector<AuditRow>> Rows(store::Executor& db, const std::string& sql, 
 }
 
 bool IsHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string CsvField(std::string_view v) {
@@ -99,28 +100,44 @@ thread_local RequestCapture* tls_capture = nullptr;
 
 std::string_view StepName(Step s) {
   switch (s) {
-    case Step::kArrived: return "arrived";
-    case Step::kMapped: return "mapped";
-    case Step::kMatched: return "matched";
-    case Step::kWritten: return "written";
-    case Step::kAcked: return "acked";
-    case Step::kFailed: return "failed";
-    case Step::kReplayed: return "replayed";
-    case Step::kResolved: return "resolved";
-    case Step::kReview: return "review";
-    case Step::kDead: return "dead";
-    case Step::kUncertain: return "uncertain";
-    case Step::kReconciled: return "reconciled";
+    case Step::kArrived:
+      return "arrived";
+    case Step::kMapped:
+      return "mapped";
+    case Step::kMatched:
+      return "matched";
+    case Step::kWritten:
+      return "written";
+    case Step::kAcked:
+      return "acked";
+    case Step::kFailed:
+      return "failed";
+    case Step::kReplayed:
+      return "replayed";
+    case Step::kResolved:
+      return "resolved";
+    case Step::kReview:
+      return "review";
+    case Step::kDead:
+      return "dead";
+    case Step::kUncertain:
+      return "uncertain";
+    case Step::kReconciled:
+      return "reconciled";
   }
   return "failed";
 }
 
 std::string_view ActorName(Actor a) {
   switch (a) {
-    case Actor::kScheduler: return "scheduler";
-    case Actor::kWebhook: return "webhook";
-    case Actor::kOperator: return "operator";
-    case Actor::kWorker: return "worker";
+    case Actor::kScheduler:
+      return "scheduler";
+    case Actor::kWebhook:
+      return "webhook";
+    case Actor::kOperator:
+      return "operator";
+    case Actor::kWorker:
+      return "worker";
   }
   return "worker";
 }
@@ -140,7 +157,8 @@ Status AppendAudit(store::Executor& db, const AuditEntry& e, int64_t at_ms) {
   if (e.request) {
     params.push_back(e.request->method);
     params.push_back(redact::RedactText(e.request->path));
-    params.push_back(e.request->status > 0 ? store::Value(int64_t{e.request->status}) : store::Value(nullptr));
+    params.push_back(e.request->status > 0 ? store::Value(int64_t{e.request->status})
+                                           : store::Value(nullptr));
     params.push_back(e.request->latency_ms);
   } else {
     params.insert(params.end(), {nullptr, nullptr, nullptr, nullptr});
@@ -160,8 +178,8 @@ Result<std::vector<AuditRow>> AuditTimeline(store::Executor& db, std::string_vie
   } else if (k.size() >= 8 && k.size() < 64 && IsHex(k)) {
     // A prefix of a job id, as `mlc sync` and `mlc audit` print them.
     const std::string upper = k + "g";  // every hex continuation of k sorts below k + 'g'
-    MLC_ASSIGN_OR_RETURN(auto ids,
-                         db.Query("SELECT id FROM jobs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2", {k, upper}));
+    MLC_ASSIGN_OR_RETURN(
+        auto ids, db.Query("SELECT id FROM jobs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2", {k, upper}));
     if (ids.size() > 1) return Status::Invalid("job id prefix '" + k + "' is ambiguous; give more digits");
     if (ids.size() == 1) {
       MLC_ASSIGN_OR_RETURN(auto rows,
@@ -226,10 +244,11 @@ nlohmann::json AuditJson(const std::vector<AuditRow>& rows) {
                           {"outcome", r.outcome},
                           {"detail", detail.ok() ? *detail : nlohmann::json(r.detail)}};
     if (!r.request_method.empty()) {
-      row["request"] = {{"method", r.request_method},
-                        {"path", r.request_path},
-                        {"status", r.request_status > 0 ? nlohmann::json(r.request_status) : nlohmann::json()},
-                        {"latency_ms", r.request_latency_ms}};
+      row["request"] = {
+          {"method", r.request_method},
+          {"path", r.request_path},
+          {"status", r.request_status > 0 ? nlohmann::json(r.request_status) : nlohmann::json()},
+          {"latency_ms", r.request_latency_ms}};
     }
     out.push_back(std::move(row));
   }

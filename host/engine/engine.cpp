@@ -45,8 +45,8 @@ Result<int64_t> IntOption(const json& options, const char* key, int64_t fallback
   }
   const int64_t v = it->get<int64_t>();
   if (v < min || v > max) {
-    return Status::Invalid(std::string("option '") + key + "' must be between " + std::to_string(min) + " and " +
-                           std::to_string(max));
+    return Status::Invalid(std::string("option '") + key + "' must be between " + std::to_string(min) +
+                           " and " + std::to_string(max));
   }
   return v;
 }
@@ -102,13 +102,20 @@ RecordKey KeyOf(const json& record, std::string_view pipeline, std::string_view 
 
 std::string_view DispositionName(Disposition d) {
   switch (d) {
-    case Disposition::kSucceeded: return "succeeded";
-    case Disposition::kReview: return "review";
-    case Disposition::kDead: return "dead";
-    case Disposition::kUncertain: return "uncertain";
-    case Disposition::kRetrying: return "retrying";
-    case Disposition::kWaitingAuth: return "waiting_auth";
-    case Disposition::kLost: return "lost";
+    case Disposition::kSucceeded:
+      return "succeeded";
+    case Disposition::kReview:
+      return "review";
+    case Disposition::kDead:
+      return "dead";
+    case Disposition::kUncertain:
+      return "uncertain";
+    case Disposition::kRetrying:
+      return "retrying";
+    case Disposition::kWaitingAuth:
+      return "waiting_auth";
+    case Disposition::kLost:
+      return "lost";
   }
   return "lost";
 }
@@ -126,8 +133,8 @@ PipelineSpec PipelineSpec::FromConfig(const config::Pipeline& p) {
 }
 
 json PreviewItem::ToJson() const {
-  json j = {{"job_id", job_id},   {"source_id", source_id}, {"source_version", source_version},
-            {"state", state},     {"action", action},       {"reason", reason.empty() ? json() : json(reason)}};
+  json j = {{"job_id", job_id}, {"source_id", source_id}, {"source_version", source_version},
+            {"state", state},   {"action", action},       {"reason", reason.empty() ? json() : json(reason)}};
   if (!write.is_null()) j["write"] = write;
   if (!ack.is_null()) j["ack"] = ack;
   return j;
@@ -148,7 +155,8 @@ json DryRunReport::ToJson() const {
 // Per-connection caps on plugin calls in flight.
 class Engine::Gate {
  public:
-  Gate(InstanceFactory& factory, int default_cap) : factory_(factory), default_cap_(std::max(1, default_cap)) {}
+  Gate(InstanceFactory& factory, int default_cap)
+      : factory_(factory), default_cap_(std::max(1, default_cap)) {}
 
   class Slot {
    public:
@@ -203,7 +211,8 @@ class Engine::Worker {
   Result<loader::PluginInstance*> Target() { return Get(spec_.target, &target_); }
 
  private:
-  Result<loader::PluginInstance*> Get(const std::string& connection, std::unique_ptr<loader::PluginInstance>* slot) {
+  Result<loader::PluginInstance*> Get(const std::string& connection,
+                                      std::unique_ptr<loader::PluginInstance>* slot) {
     if (!*slot) {
       auto opened = factory_.Open(connection);
       if (!opened.ok()) return opened.status().Wrap("connection " + connection);
@@ -218,7 +227,8 @@ class Engine::Worker {
   std::unique_ptr<loader::PluginInstance> target_;
 };
 
-// ---- job state changes -------------------------------------------------------------------------------------
+// ---- job state changes
+// -------------------------------------------------------------------------------------
 
 namespace {
 
@@ -247,8 +257,9 @@ namespace {
 
 // Applies `change` to the job (still leased by `owner`) with its audit rows and optional link, in one
 // transaction. Retries a busy store a few times. Error "lease lost" when another worker took the job.
-Status CommitJob(store::Store& store, Job& job, const JobChange& change, const std::vector<AuditEntry>& audits,
-                 const std::optional<LinkRow>& link, const std::string& owner, int64_t now, int64_t lease_ms) {
+Status CommitJob(store::Store& store, Job& job, const JobChange& change,
+                 const std::vector<AuditEntry>& audits, const std::optional<LinkRow>& link,
+                 const std::string& owner, int64_t now, int64_t lease_ms) {
   std::string sql = "UPDATE jobs SET updated_at = $1";
   store::Params params = {now};
   auto add = [&](const char* column, store::Value v) {
@@ -260,7 +271,8 @@ Status CommitJob(store::Store& store, Job& job, const JobChange& change, const s
   if (change.next_run_at) add("next_run_at", *change.next_run_at);
   if (change.target_id) add("target_id", *change.target_id);
   if (change.sync_write_started) {
-    add("write_started_at", job.write_started_at ? store::Value(*job.write_started_at) : store::Value(nullptr));
+    add("write_started_at",
+        job.write_started_at ? store::Value(*job.write_started_at) : store::Value(nullptr));
   }
   if (change.written_at) add("written_at", *change.written_at);
   if (change.acked_at) add("acked_at", *change.acked_at);
@@ -325,7 +337,8 @@ Status CommitJob(store::Store& store, Job& job, const JobChange& change, const s
 
 }  // namespace
 
-// ---- Engine: setup ------------------------------------------------------------------------------------------
+// ---- Engine: setup
+// ------------------------------------------------------------------------------------------
 
 Engine::Engine(store::Store& store, InstanceFactory& factory, Resolver& resolver, EngineOptions options)
     : store_(store),
@@ -381,7 +394,8 @@ Status Engine::AddPipeline(const PipelineSpec& spec) {
   for (const std::string& object : spec.objects) {
     std::string wanted;
     if (auto it = stream_choice.find(object); it != stream_choice.end()) {
-      if (!it->is_string()) return Status::Invalid(where + ": option streams." + object + " must be a string");
+      if (!it->is_string())
+        return Status::Invalid(where + ": option streams." + object + " must be a string");
       wanted = it->get<std::string>();
     }
     const json* found = nullptr;
@@ -395,10 +409,12 @@ Status Engine::AddPipeline(const PipelineSpec& spec) {
       return Status::Invalid(where + ": source " + spec.source + " declares no stream" +
                              (wanted.empty() ? "" : " '" + wanted + "'") + " of " + object);
     }
-    p->streams.push_back(Stream{object, found->value("name", std::string()), found->value("cursor", "opaque")});
+    p->streams.push_back(
+        Stream{object, found->value("name", std::string()), found->value("cursor", "opaque")});
     std::string idempotency;
     for (const json& w : writes) {
-      if (w.is_object() && w.value("object", std::string()) == object) idempotency = w.value("idempotency", "none");
+      if (w.is_object() && w.value("object", std::string()) == object)
+        idempotency = w.value("idempotency", "none");
     }
     if (idempotency.empty()) {
       return Status::Invalid(where + ": target " + spec.target + " declares no write of " + object);
@@ -435,9 +451,10 @@ std::string Engine::StreamFor(const PipelineState& p, std::string_view object_ty
 
 Result<std::string> Engine::PausedReason(std::string_view pipeline) {
   MLC_ASSIGN_OR_RETURN(PipelineState * p, Find(pipeline));
-  MLC_ASSIGN_OR_RETURN(auto rows, store_.Query("SELECT connection, status, message FROM connections_state WHERE "
-                                               "connection = $1 OR connection = $2 ORDER BY connection",
-                                               {p->spec.source, p->spec.target}));
+  MLC_ASSIGN_OR_RETURN(auto rows,
+                       store_.Query("SELECT connection, status, message FROM connections_state WHERE "
+                                    "connection = $1 OR connection = $2 ORDER BY connection",
+                                    {p->spec.source, p->spec.target}));
   for (const auto& r : rows) {
     if (r.Text(1) == "needs_reauth") {
       const std::string msg = r.Text(2);
@@ -448,7 +465,8 @@ Result<std::string> Engine::PausedReason(std::string_view pipeline) {
   return std::string();
 }
 
-// ---- arrive -------------------------------------------------------------------------------------------------
+// ---- arrive
+// -------------------------------------------------------------------------------------------------
 
 Status Engine::StoreRecords(PipelineState& p, const Stream& stream, const json& records, bool via_webhook,
                             Actor actor, const CursorState* cursor, PollResult* result) {
@@ -463,7 +481,8 @@ Status Engine::StoreRecords(PipelineState& p, const Stream& stream, const json& 
       int64_t inserted = 0;
       MLC_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO inbox (pipeline, object_type, source_id, source_version, payload, received_at, via) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pipeline, object_type, source_id, source_version) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pipeline, object_type, source_id, "
+          "source_version) "
           "DO NOTHING",
           {p.spec.name, stream.object_type, key.source_id, key.version, record.dump(), now,
            std::string(via_webhook ? "webhook" : "poll")},
@@ -475,29 +494,39 @@ Status Engine::StoreRecords(PipelineState& p, const Stream& stream, const json& 
       const std::string id = JobId(p.spec.name, stream.object_type, key.source_id, key.version);
       const bool invalid = !key.problem.empty();
       int64_t created = 0;
-      MLC_RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO jobs (id, pipeline, object_type, source_id, source_version, state, attempts, next_run_at, "
-          "idempotency_key, review_kind, review_detail, last_error, created_at, updated_at) VALUES ($1, $2, $3, "
-          "$4, $5, $6, 0, $7, $8, $9, $10, $11, $7, $7) ON CONFLICT (id) DO NOTHING",
-          {id, p.spec.name, stream.object_type, key.source_id, key.version,
-           std::string(invalid ? "review" : "pending"), now, IdempotencyKey(id),
-           invalid ? store::Value(std::string("invalid_record")) : store::Value(nullptr),
-           invalid ? store::Value(key.problem) : store::Value(nullptr),
-           invalid ? store::Value(key.problem) : store::Value(nullptr)},
-          &created));
+      MLC_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO jobs (id, pipeline, object_type, source_id, source_version, state, attempts, "
+                  "next_run_at, "
+                  "idempotency_key, review_kind, review_detail, last_error, created_at, updated_at) VALUES "
+                  "($1, $2, $3, "
+                  "$4, $5, $6, 0, $7, $8, $9, $10, $11, $7, $7) ON CONFLICT (id) DO NOTHING",
+                  {id, p.spec.name, stream.object_type, key.source_id, key.version,
+                   std::string(invalid ? "review" : "pending"), now, IdempotencyKey(id),
+                   invalid ? store::Value(std::string("invalid_record")) : store::Value(nullptr),
+                   invalid ? store::Value(key.problem) : store::Value(nullptr),
+                   invalid ? store::Value(key.problem) : store::Value(nullptr)},
+                  &created));
       if (created == 0) {
         ++local.duplicates;
         continue;
       }
       ++local.arrived;
-      json detail = {{"stream", stream.name}, {"version", key.version}, {"via", via_webhook ? "webhook" : "poll"}};
+      json detail = {
+          {"stream", stream.name}, {"version", key.version}, {"via", via_webhook ? "webhook" : "poll"}};
       MLC_RETURN_IF_ERROR(AppendAudit(
-          tx, {p.spec.name, id, key.source_id, Step::kArrived, actor, "ok", std::move(detail), std::nullopt}, now));
+          tx, {p.spec.name, id, key.source_id, Step::kArrived, actor, "ok", std::move(detail), std::nullopt},
+          now));
       if (invalid) {
         ++local.invalid;
         MLC_RETURN_IF_ERROR(AppendAudit(tx,
-                                        {p.spec.name, id, key.source_id, Step::kReview, actor, "invalid_record",
-                                         {{"kind", "invalid_record"}, {"detail", key.problem}}, std::nullopt},
+                                        {p.spec.name,
+                                         id,
+                                         key.source_id,
+                                         Step::kReview,
+                                         actor,
+                                         "invalid_record",
+                                         {{"kind", "invalid_record"}, {"detail", key.problem}},
+                                         std::nullopt},
                                         now));
       }
     }
@@ -624,11 +653,17 @@ Result<PollResult> Engine::Poll(std::string_view name, const PollOptions& option
   if (total.arrived > 0) Notify(name);
   if (!failure.ok()) {
     // The cursor stayed where the last stored page left it; say so in the trail.
-    (void)AppendAudit(store_,
-                      {p->spec.name, "", "", Step::kFailed, options.actor, std::string(CodeName(failure.code())),
-                       {{"poll", true}, {"error", Redacted(failure)}, {"arrived_before_failure", total.arrived}},
-                       std::nullopt},
-                      Now());
+    (void)AppendAudit(
+        store_,
+        {p->spec.name,
+         "",
+         "",
+         Step::kFailed,
+         options.actor,
+         std::string(CodeName(failure.code())),
+         {{"poll", true}, {"error", Redacted(failure)}, {"arrived_before_failure", total.arrived}},
+         std::nullopt},
+        Now());
     return failure;
   }
   return total;
@@ -645,13 +680,14 @@ Result<PollResult> Engine::Ingest(std::string_view pipeline, std::string_view ob
     return Status::Invalid("pipeline " + p->spec.name + " does not move " + std::string(object_type));
   }
   PollResult result;
-  MLC_RETURN_IF_ERROR(StoreRecords(*p, *stream, json(records), /*via_webhook=*/actor == Actor::kWebhook, actor,
-                                   nullptr, &result));
+  MLC_RETURN_IF_ERROR(StoreRecords(*p, *stream, json(records), /*via_webhook=*/actor == Actor::kWebhook,
+                                   actor, nullptr, &result));
   if (result.arrived > 0) Notify(pipeline);
   return result;
 }
 
-// ---- leasing ------------------------------------------------------------------------------------------------
+// ---- leasing
+// ------------------------------------------------------------------------------------------------
 
 Result<std::optional<Job>> Engine::LeaseNext(PipelineState& p) {
   const int64_t now = Now();
@@ -662,16 +698,19 @@ Result<std::optional<Job>> Engine::LeaseNext(PipelineState& p) {
     // Oldest due first; never two versions of one record at once (the later one then sees the link).
     MLC_ASSIGN_OR_RETURN(
         auto rows,
-        tx.Query(std::string("SELECT id FROM jobs WHERE pipeline = $1 AND ") + kDueCondition +
-                     " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.pipeline = jobs.pipeline AND r.object_type = "
-                     "jobs.object_type AND r.source_id = jobs.source_id AND r.id <> jobs.id AND r.state = 'running' "
-                     "AND r.lease_until >= $2) ORDER BY next_run_at, created_at, id LIMIT 1",
-                 {p.spec.name, now}));
+        tx.Query(
+            std::string("SELECT id FROM jobs WHERE pipeline = $1 AND ") + kDueCondition +
+                " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.pipeline = jobs.pipeline AND r.object_type = "
+                "jobs.object_type AND r.source_id = jobs.source_id AND r.id <> jobs.id AND r.state = "
+                "'running' "
+                "AND r.lease_until >= $2) ORDER BY next_run_at, created_at, id LIMIT 1",
+            {p.spec.name, now}));
     if (rows.empty()) return Status::Ok();
     const std::string id = rows.front().Text(0);
-    MLC_RETURN_IF_ERROR(tx.Exec("UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $3, "
-                                "updated_at = $2 WHERE id = $4",
-                                {Owner(), now, now + lease_ms, id}));
+    MLC_RETURN_IF_ERROR(
+        tx.Exec("UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $3, "
+                "updated_at = $2 WHERE id = $4",
+                {Owner(), now, now + lease_ms, id}));
     MLC_ASSIGN_OR_RETURN(leased, LoadJob(tx, id));
     return Status::Ok();
   });
@@ -686,10 +725,11 @@ Result<std::optional<Job>> Engine::LeaseJob(PipelineState& p, const std::string&
   Status s = store_.Transaction([&](store::Tx& tx) -> Status {
     leased.reset();
     int64_t changed = 0;
-    MLC_RETURN_IF_ERROR(tx.Exec(std::string("UPDATE jobs SET state = 'running', lease_owner = $3, lease_until = "
-                                            "$4, updated_at = $2 WHERE id = $1 AND ") +
-                                    kDueCondition,
-                                {job_id, now, Owner(), now + lease_ms}, &changed));
+    MLC_RETURN_IF_ERROR(
+        tx.Exec(std::string("UPDATE jobs SET state = 'running', lease_owner = $3, lease_until = "
+                            "$4, updated_at = $2 WHERE id = $1 AND ") +
+                    kDueCondition,
+                {job_id, now, Owner(), now + lease_ms}, &changed));
     if (changed == 1) {
       MLC_ASSIGN_OR_RETURN(leased, LoadJob(tx, job_id));
     }
@@ -701,19 +741,21 @@ Result<std::optional<Job>> Engine::LeaseJob(PipelineState& p, const std::string&
 
 Status Engine::ReclaimDeadLeases(PipelineState& p) {
   const int64_t now = Now();
-  MLC_ASSIGN_OR_RETURN(auto owners, store_.Query("SELECT DISTINCT lease_owner FROM jobs WHERE pipeline = $1 AND "
-                                                 "state = 'running' AND lease_until >= $2",
-                                                 {p.spec.name, now}));
+  MLC_ASSIGN_OR_RETURN(auto owners,
+                       store_.Query("SELECT DISTINCT lease_owner FROM jobs WHERE pipeline = $1 AND "
+                                    "state = 'running' AND lease_until >= $2",
+                                    {p.spec.name, now}));
   for (const auto& row : owners) {
     const std::string owner = row.Text(0);
     if (owner.empty() || owner == Owner() || !LeaseOwnerIsGone(owner)) continue;
     int64_t changed = 0;
-    MLC_RETURN_IF_ERROR(store_.Exec("UPDATE jobs SET lease_until = 0 WHERE pipeline = $1 AND state = 'running' AND "
-                                    "lease_owner = $2",
-                                    {p.spec.name, owner}, &changed));
+    MLC_RETURN_IF_ERROR(
+        store_.Exec("UPDATE jobs SET lease_until = 0 WHERE pipeline = $1 AND state = 'running' AND "
+                    "lease_owner = $2",
+                    {p.spec.name, owner}, &changed));
     if (changed > 0) {
-      Log().info("pipeline {}: took over {} job(s) leased by {}, a process that is gone", p.spec.name, changed,
-                 owner);
+      Log().info("pipeline {}: took over {} job(s) leased by {}, a process that is gone", p.spec.name,
+                 changed, owner);
     }
   }
   return Status::Ok();
@@ -721,14 +763,16 @@ Status Engine::ReclaimDeadLeases(PipelineState& p) {
 
 Result<std::optional<int64_t>> Engine::NextDue(PipelineState& p, const std::vector<std::string>& only) {
   if (!only.empty()) return std::optional<int64_t>();
-  MLC_ASSIGN_OR_RETURN(auto row, store_.QueryOne("SELECT MIN(next_run_at) FROM jobs WHERE pipeline = $1 AND state "
-                                                 "IN ('pending', 'uncertain')",
-                                                 {p.spec.name}));
+  MLC_ASSIGN_OR_RETURN(auto row,
+                       store_.QueryOne("SELECT MIN(next_run_at) FROM jobs WHERE pipeline = $1 AND state "
+                                       "IN ('pending', 'uncertain')",
+                                       {p.spec.name}));
   if (!row || row->IsNull(0)) return std::optional<int64_t>();
   return std::optional<int64_t>(row->Int(0));
 }
 
-// ---- running one job ----------------------------------------------------------------------------------------
+// ---- running one job
+// ----------------------------------------------------------------------------------------
 
 Disposition Engine::ToReview(PipelineState& p, Job& job, const std::string& kind, const std::string& detail,
                              json audit_detail) {
@@ -760,12 +804,22 @@ Disposition Engine::ToDead(PipelineState& p, Job& job, const Status& status, Ste
   c.sync_write_started = true;
   c.release = true;
   std::vector<AuditEntry> audits;
-  audits.push_back({p.spec.name, job.id, job.source_id, Step::kFailed, Actor::kWorker,
+  audits.push_back({p.spec.name,
+                    job.id,
+                    job.source_id,
+                    Step::kFailed,
+                    Actor::kWorker,
                     std::string(CodeName(status.code())),
                     {{"step", StepName(step)}, {"error", Redacted(status)}, {"attempt", job.attempts + 1}},
                     request});
-  audits.push_back({p.spec.name, job.id, job.source_id, Step::kDead, Actor::kWorker, "dead",
-                    {{"error", Redacted(status)}, {"attempts", job.attempts + 1}}, std::nullopt});
+  audits.push_back({p.spec.name,
+                    job.id,
+                    job.source_id,
+                    Step::kDead,
+                    Actor::kWorker,
+                    "dead",
+                    {{"error", Redacted(status)}, {"attempts", job.attempts + 1}},
+                    std::nullopt});
   Status s = CommitJob(store_, job, c, audits, std::nullopt, Owner(), Now(), p.settings.lease.count());
   if (!s.ok()) {
     Log().warn("pipeline {}: job {}: {}", p.spec.name, job.id.substr(0, 12), s.ToString());
@@ -778,7 +832,8 @@ Disposition Engine::Fail(PipelineState& p, Job& job, const Status& status, Step 
                          std::optional<RequestNote> request) {
   const int64_t now = Now();
   const Code code = status.code();
-  if (code == Code::kInvalid) return ToReview(p, job, "invalid", Redacted(status), {{"step", StepName(step)}});
+  if (code == Code::kInvalid)
+    return ToReview(p, job, "invalid", Redacted(status), {{"step", StepName(step)}});
   if (code == Code::kAuth) {
     // Which side was refused: the write side's steps talk to the target, read/ack to the source.
     const bool target_side = step == Step::kWritten || step == Step::kReconciled || step == Step::kMapped ||
@@ -792,7 +847,12 @@ Disposition Engine::Fail(PipelineState& p, Job& job, const Status& status, Step 
     c.sync_write_started = true;
     c.release = true;
     Status s = CommitJob(store_, job, c,
-                         {{p.spec.name, job.id, job.source_id, Step::kFailed, Actor::kWorker, "AUTH",
+                         {{p.spec.name,
+                           job.id,
+                           job.source_id,
+                           Step::kFailed,
+                           Actor::kWorker,
+                           "AUTH",
                            {{"step", StepName(step)},
                             {"connection", connection},
                             {"error", Redacted(status)},
@@ -813,9 +873,9 @@ Disposition Engine::Fail(PipelineState& p, Job& job, const Status& status, Step 
     policy.base_delay = p.settings.retry_base;
     policy.max_delay = p.settings.retry_cap;
     policy.random = options_.random;
-    const int64_t delay =
-        std::chrono::duration_cast<std::chrono::milliseconds>(http::BackoffDelay(policy, static_cast<int>(attempts - 1)))
-            .count();
+    const int64_t delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              http::BackoffDelay(policy, static_cast<int>(attempts - 1)))
+                              .count();
     const bool unsettled = WriteUnsettled(job);
     JobChange c;
     c.state = unsettled ? JobState::kUncertain : JobState::kPending;
@@ -826,7 +886,11 @@ Disposition Engine::Fail(PipelineState& p, Job& job, const Status& status, Step 
     c.release = true;
     const Step audit_step = unsettled && step == Step::kUncertain ? Step::kUncertain : Step::kFailed;
     Status s = CommitJob(store_, job, c,
-                         {{p.spec.name, job.id, job.source_id, audit_step, Actor::kWorker,
+                         {{p.spec.name,
+                           job.id,
+                           job.source_id,
+                           audit_step,
+                           Actor::kWorker,
                            std::string(CodeName(code)),
                            {{"step", StepName(step)},
                             {"error", Redacted(status)},
@@ -860,8 +924,14 @@ Disposition Engine::Ack(PipelineState& p, Worker& w, Job& job) {
     c.last_error = "";
     c.release = true;
     Status s = CommitJob(store_, job, c,
-                         {{p.spec.name, job.id, job.source_id, Step::kAcked, Actor::kWorker, "not supported",
-                           {{"reason", "source " + p.spec.source + " has no ack"}}, std::nullopt}},
+                         {{p.spec.name,
+                           job.id,
+                           job.source_id,
+                           Step::kAcked,
+                           Actor::kWorker,
+                           "not supported",
+                           {{"reason", "source " + p.spec.source + " has no ack"}},
+                           std::nullopt}},
                          std::nullopt, Owner(), Now(), lease_ms);
     return s.ok() ? Disposition::kSucceeded : Disposition::kLost;
   }
@@ -877,7 +947,8 @@ Disposition Engine::Ack(PipelineState& p, Worker& w, Job& job) {
   auto note = capture.Take();
   if (!reply.ok()) {
     // An ack cannot be "uncertain" in a harmful way (acks are idempotent): treat it as transient.
-    Status st = reply.status().code() == Code::kUncertain ? Status::Retry(reply.status().message()) : reply.status();
+    Status st =
+        reply.status().code() == Code::kUncertain ? Status::Retry(reply.status().message()) : reply.status();
     return Fail(p, job, st.Wrap("ack"), Step::kAcked, w, note);
   }
   JobChange c;
@@ -886,8 +957,14 @@ Disposition Engine::Ack(PipelineState& p, Worker& w, Job& job) {
   c.last_error = "";
   c.release = true;
   Status s = CommitJob(store_, job, c,
-                       {{p.spec.name, job.id, job.source_id, Step::kAcked, Actor::kWorker, "ok",
-                         {{"stream", stream}, {"target_id", job.target_id}, {"reply", *reply}}, note}},
+                       {{p.spec.name,
+                         job.id,
+                         job.source_id,
+                         Step::kAcked,
+                         Actor::kWorker,
+                         "ok",
+                         {{"stream", stream}, {"target_id", job.target_id}, {"reply", *reply}},
+                         note}},
                        std::nullopt, Owner(), Now(), lease_ms);
   if (!s.ok()) {
     Log().warn("pipeline {}: job {}: {}", p.spec.name, job.id.substr(0, 12), s.ToString());
@@ -909,7 +986,8 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
 
   auto payload = LoadPayload(store_, job);
   if (!payload.ok()) return Fail(p, job, Status::Retry(payload.status().message()), Step::kFailed, w);
-  if (!*payload) return ToDead(p, job, Status::Error("the job's inbox record is missing"), Step::kFailed, std::nullopt);
+  if (!*payload)
+    return ToDead(p, job, Status::Error("the job's inbox record is missing"), Step::kFailed, std::nullopt);
   auto parsed = mlc::json::Parse(**payload);
   if (!parsed.ok() || job.source_id.rfind("invalid-", 0) == 0) {
     return ToReview(p, job, "invalid_record",
@@ -929,7 +1007,11 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
       job.write_started_at.reset();
       c.sync_write_started = true;
       Status s = commit(c,
-                        {{spec.name, job.id, job.source_id, Step::kWritten, Actor::kWorker,
+                        {{spec.name,
+                          job.id,
+                          job.source_id,
+                          Step::kWritten,
+                          Actor::kWorker,
                           ours ? "ok: link found" : "skipped: already linked",
                           {{"target_id", (*link)->target_id},
                            {"linked_by_job", (*link)->job_id},
@@ -946,14 +1028,15 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
     loader::PluginInstance* target = *target_r;
 
     // 2. Resolve references.
-    ResolveInput in{spec.name,    job.id,  job.object_type, spec.source,
-                    spec.target,  &object, &spec.options,   target};
+    ResolveInput in{spec.name,   job.id,  job.object_type, spec.source,
+                    spec.target, &object, &spec.options,   target};
     auto outcome = resolver_.Resolve(in);
     if (!outcome.ok()) return Fail(p, job, outcome.status(), Step::kMapped, w);
     for (const auto& note : outcome->notes) {
       const Step step = note.step == "matched" ? Step::kMatched : Step::kMapped;
       Status s = AppendAudit(
-          store_, {spec.name, job.id, job.source_id, step, Actor::kWorker, note.outcome, note.detail, std::nullopt},
+          store_,
+          {spec.name, job.id, job.source_id, step, Actor::kWorker, note.outcome, note.detail, std::nullopt},
           Now());
       if (!s.ok()) return Fail(p, job, Status::Retry(s.message()), Step::kMapped, w);
     }
@@ -967,8 +1050,14 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
       c.last_error = "";
       c.release = true;
       Status s = commit(c,
-                        {{spec.name, job.id, job.source_id, Step::kResolved, Actor::kWorker,
-                          "skipped: " + outcome->skip_reason, {{"skip", outcome->skip_reason}}, std::nullopt}},
+                        {{spec.name,
+                          job.id,
+                          job.source_id,
+                          Step::kResolved,
+                          Actor::kWorker,
+                          "skipped: " + outcome->skip_reason,
+                          {{"skip", outcome->skip_reason}},
+                          std::nullopt}},
                         std::nullopt);
       return s.ok() ? Disposition::kSucceeded : lost(s);
     }
@@ -984,8 +1073,9 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
         Result<json> found = Status::Error("not called");
         {
           auto slot = gate_->Acquire(spec.target);
-          found = target->Lookup(
-              {{"object_type", job.object_type}, {"idempotency_key", job.idempotency_key}, {"object", object}});
+          found = target->Lookup({{"object_type", job.object_type},
+                                  {"idempotency_key", job.idempotency_key},
+                                  {"object", object}});
         }
         auto note = capture.Take();
         if (found.ok() && found->is_object() && (*found)["target_id"].is_string() &&
@@ -997,20 +1087,41 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
           job.write_started_at.reset();
           c.sync_write_started = true;
           c.last_error = "";
+          // `written` too: every job the target has gets exactly one written row, however it was learnt.
           Status s = commit(c,
-                            {{spec.name, job.id, job.source_id, Step::kReconciled, Actor::kWorker, "found",
-                              {{"target_id", target_id}, {"idempotency_key", job.idempotency_key}}, note}},
+                            {{spec.name,
+                              job.id,
+                              job.source_id,
+                              Step::kReconciled,
+                              Actor::kWorker,
+                              "found",
+                              {{"target_id", target_id}, {"idempotency_key", job.idempotency_key}},
+                              note},
+                             {spec.name,
+                              job.id,
+                              job.source_id,
+                              Step::kWritten,
+                              Actor::kWorker,
+                              "ok: found by reconciliation",
+                              {{"target_id", target_id}, {"idempotency_key", job.idempotency_key}},
+                              std::nullopt}},
                             LinkRow{spec.target, target_id});
           if (!s.ok()) return lost(s);
         } else if (!found.ok() && found.status().code() == Code::kNotFound) {
           job.write_started_at.reset();
           JobChange c;
           c.sync_write_started = true;
-          Status s = commit(c,
-                            {{spec.name, job.id, job.source_id, Step::kReconciled, Actor::kWorker, "not found",
-                              {{"idempotency_key", job.idempotency_key}, {"next", "write again with the same key"}},
-                              note}},
-                            std::nullopt);
+          Status s =
+              commit(c,
+                     {{spec.name,
+                       job.id,
+                       job.source_id,
+                       Step::kReconciled,
+                       Actor::kWorker,
+                       "not found",
+                       {{"idempotency_key", job.idempotency_key}, {"next", "write again with the same key"}},
+                       note}},
+                     std::nullopt);
           if (!s.ok()) return lost(s);
         } else {
           Status st = found.ok() ? Status::Error("lookup answered without a target_id") : found.status();
@@ -1024,13 +1135,18 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
           return Fail(p, job, st.Wrap("lookup"), Step::kReconciled, w, note);
         }
       } else if (idempotency == "native") {
-        Status s = AppendAudit(store_,
-                               {spec.name, job.id, job.source_id, Step::kReconciled, Actor::kWorker,
-                                "rewrite with the same key",
-                                {{"reason", "target has no lookup; its native idempotency makes the same key safe"},
-                                 {"idempotency_key", job.idempotency_key}},
-                                std::nullopt},
-                               Now());
+        Status s =
+            AppendAudit(store_,
+                        {spec.name,
+                         job.id,
+                         job.source_id,
+                         Step::kReconciled,
+                         Actor::kWorker,
+                         "rewrite with the same key",
+                         {{"reason", "target has no lookup; its native idempotency makes the same key safe"},
+                          {"idempotency_key", job.idempotency_key}},
+                         std::nullopt},
+                        Now());
         if (!s.ok()) return Fail(p, job, Status::Retry(s.message()), Step::kReconciled, w);
       } else {
         return ToReview(p, job, "uncertain_write",
@@ -1064,7 +1180,8 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
         const json tid = wrote->is_object() ? wrote->value("target_id", json()) : json();
         if (!tid.is_string() || tid.get<std::string>().empty()) {
           // It claims success but names nothing: whether and what landed is unknown.
-          return Fail(p, job, Status::Uncertain("write answered OK without a target_id"), Step::kUncertain, w, note);
+          return Fail(p, job, Status::Uncertain("write answered OK without a target_id"), Step::kUncertain, w,
+                      note);
         }
         const std::string target_id = tid.get<std::string>();
         JobChange c;
@@ -1076,8 +1193,8 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
         json detail = {{"target_id", target_id}, {"idempotency_key", job.idempotency_key}};
         if (wrote->contains("links")) detail["links"] = (*wrote)["links"];
         Status s = commit(c,
-                          {{spec.name, job.id, job.source_id, Step::kWritten, Actor::kWorker, "ok", std::move(detail),
-                            note}},
+                          {{spec.name, job.id, job.source_id, Step::kWritten, Actor::kWorker, "ok",
+                            std::move(detail), note}},
                           LinkRow{spec.target, target_id});
         if (!s.ok()) return lost(s);
       } else {
@@ -1178,12 +1295,26 @@ DrainResult Engine::RunWorkers(PipelineState& p, const DrainOptions& options) {
           auto j = LoadJob(store_, item.first);
           if (j.ok() && *j) {
             switch ((*j)->state) {
-              case JobState::kSucceeded: d = Disposition::kSucceeded; break;
-              case JobState::kReview: d = Disposition::kReview; break;
-              case JobState::kDead: d = Disposition::kDead; break;
-              case JobState::kUncertain: d = Disposition::kUncertain; retry_at = (*j)->next_run_at; break;
-              case JobState::kPending: d = Disposition::kRetrying; retry_at = (*j)->next_run_at; break;
-              case JobState::kRunning: d = Disposition::kLost; break;
+              case JobState::kSucceeded:
+                d = Disposition::kSucceeded;
+                break;
+              case JobState::kReview:
+                d = Disposition::kReview;
+                break;
+              case JobState::kDead:
+                d = Disposition::kDead;
+                break;
+              case JobState::kUncertain:
+                d = Disposition::kUncertain;
+                retry_at = (*j)->next_run_at;
+                break;
+              case JobState::kPending:
+                d = Disposition::kRetrying;
+                retry_at = (*j)->next_run_at;
+                break;
+              case JobState::kRunning:
+                d = Disposition::kLost;
+                break;
             }
           }
         } else {
@@ -1247,13 +1378,26 @@ DrainResult Engine::RunWorkers(PipelineState& p, const DrainOptions& options) {
   r.paused = sh.paused;
   for (const auto& [id, d] : sh.final) {
     switch (d) {
-      case Disposition::kSucceeded: ++r.succeeded; break;
-      case Disposition::kReview: ++r.review; break;
-      case Disposition::kDead: ++r.dead; break;
-      case Disposition::kUncertain: ++r.uncertain; break;
-      case Disposition::kRetrying: ++r.retrying; break;
-      case Disposition::kWaitingAuth: ++r.waiting_auth; break;
-      case Disposition::kLost: break;
+      case Disposition::kSucceeded:
+        ++r.succeeded;
+        break;
+      case Disposition::kReview:
+        ++r.review;
+        break;
+      case Disposition::kDead:
+        ++r.dead;
+        break;
+      case Disposition::kUncertain:
+        ++r.uncertain;
+        break;
+      case Disposition::kRetrying:
+        ++r.retrying;
+        break;
+      case Disposition::kWaitingAuth:
+        ++r.waiting_auth;
+        break;
+      case Disposition::kLost:
+        break;
     }
   }
   return r;
@@ -1277,7 +1421,8 @@ void Engine::BackgroundLoop(PipelineState* p) {
   while (!stopping_) {
     const int64_t now = Now();
     if (now - last_reclaim > 30000) {
-      if (Status s = ReclaimDeadLeases(*p); !s.ok()) Log().warn("pipeline {}: {}", p->spec.name, s.ToString());
+      if (Status s = ReclaimDeadLeases(*p); !s.ok())
+        Log().warn("pipeline {}: {}", p->spec.name, s.ToString());
       last_reclaim = now;
     }
     int64_t wait_ms = 5000;
@@ -1294,7 +1439,8 @@ void Engine::BackgroundLoop(PipelineState* p) {
     }
     std::unique_lock lock(p->wake_mu);
     const uint64_t seen = p->wake_seq;
-    p->wake.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stopping_ || p->wake_seq != seen; });
+    p->wake.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                     [&] { return stopping_ || p->wake_seq != seen; });
   }
 }
 
@@ -1305,7 +1451,8 @@ void Engine::StartWorkers() {
   for (auto& [name, p] : pipelines_) {
     if (!p->spec.enabled) continue;
     if (Status s = ReclaimDeadLeases(*p); !s.ok()) Log().warn("pipeline {}: {}", name, s.ToString());
-    for (int i = 0; i < p->settings.workers; ++i) bg_threads_.emplace_back([this, ptr = p.get()] { BackgroundLoop(ptr); });
+    for (int i = 0; i < p->settings.workers; ++i)
+      bg_threads_.emplace_back([this, ptr = p.get()] { BackgroundLoop(ptr); });
   }
 }
 
@@ -1330,7 +1477,8 @@ void Engine::Notify(std::string_view pipeline) {
   (*p)->wake.notify_all();
 }
 
-// ---- operate ------------------------------------------------------------------------------------------------
+// ---- operate
+// ------------------------------------------------------------------------------------------------
 
 Result<ReplayResult> Engine::Replay(const std::vector<std::string>& job_ids) {
   std::vector<Job> jobs;
@@ -1349,9 +1497,14 @@ Result<ReplayResult> Engine::Replay(const std::vector<std::string>& job_ids) {
       if (j->state == JobState::kSucceeded) {
         result.already.push_back(j->id);
         MLC_RETURN_IF_ERROR(AppendAudit(tx,
-                                        {j->pipeline, j->id, j->source_id, Step::kReplayed, Actor::kOperator,
+                                        {j->pipeline,
+                                         j->id,
+                                         j->source_id,
+                                         Step::kReplayed,
+                                         Actor::kOperator,
                                          "already succeeded; nothing to do",
-                                         {{"target_id", j->target_id}}, std::nullopt},
+                                         {{"target_id", j->target_id}},
+                                         std::nullopt},
                                         now));
         continue;
       }
@@ -1360,12 +1513,18 @@ Result<ReplayResult> Engine::Replay(const std::vector<std::string>& job_ids) {
         continue;
       }
       const std::string to = WriteUnsettled(*j) ? "uncertain" : "pending";
-      MLC_RETURN_IF_ERROR(tx.Exec("UPDATE jobs SET state = $2, attempts = 0, next_run_at = $3, lease_owner = NULL, "
-                                  "lease_until = NULL, review_kind = NULL, review_detail = NULL, updated_at = $3 "
-                                  "WHERE id = $1",
-                                  {j->id, to, now}));
+      MLC_RETURN_IF_ERROR(
+          tx.Exec("UPDATE jobs SET state = $2, attempts = 0, next_run_at = $3, lease_owner = NULL, "
+                  "lease_until = NULL, review_kind = NULL, review_detail = NULL, updated_at = $3 "
+                  "WHERE id = $1",
+                  {j->id, to, now}));
       MLC_RETURN_IF_ERROR(AppendAudit(tx,
-                                      {j->pipeline, j->id, j->source_id, Step::kReplayed, Actor::kOperator, "queued",
+                                      {j->pipeline,
+                                       j->id,
+                                       j->source_id,
+                                       Step::kReplayed,
+                                       Actor::kOperator,
+                                       "queued",
                                        {{"from_state", JobStateName(j->state)},
                                         {"to_state", to},
                                         {"previous_attempts", j->attempts},
@@ -1382,7 +1541,8 @@ Result<ReplayResult> Engine::Replay(const std::vector<std::string>& job_ids) {
   return result;
 }
 
-Result<std::vector<std::string>> Engine::SelectJobs(std::string_view pipeline, JobState state, int64_t since_ms) {
+Result<std::vector<std::string>> Engine::SelectJobs(std::string_view pipeline, JobState state,
+                                                    int64_t since_ms) {
   MLC_ASSIGN_OR_RETURN(PipelineState * p, Find(pipeline));
   MLC_ASSIGN_OR_RETURN(auto jobs, ListJobs(store_, p->spec.name, state, since_ms));
   std::vector<std::string> ids;
@@ -1391,7 +1551,8 @@ Result<std::vector<std::string>> Engine::SelectJobs(std::string_view pipeline, J
   return ids;
 }
 
-// ---- dry run ------------------------------------------------------------------------------------------------
+// ---- dry run
+// ------------------------------------------------------------------------------------------------
 
 Result<DryRunReport> Engine::DryRun(std::string_view name, const PollOptions& options) {
   MLC_ASSIGN_OR_RETURN(PipelineState * p, Find(name));
@@ -1439,8 +1600,8 @@ Result<DryRunReport> Engine::DryRun(std::string_view name, const PollOptions& op
             if (!key.problem.empty()) ++report.polled.invalid;
           }
           candidates.push_back({stream.object_type, key.source_id, key.version,
-                                existing ? std::string(JobStateName(existing->state)) : "new", existing, record,
-                                key.problem});
+                                existing ? std::string(JobStateName(existing->state)) : "new", existing,
+                                record, key.problem});
         }
         const json next = page.value("next_cursor", json());
         if (!page.value("has_more", false) || !next.is_string()) break;
@@ -1472,9 +1633,10 @@ Result<DryRunReport> Engine::DryRun(std::string_view name, const PollOptions& op
     const std::string key = IdempotencyKey(item.job_id);
     const std::string stream = StreamFor(*p, c.object_type);
     auto ack_doc = [&](const std::string& target_id) {
-      return json{{"connection", spec.source},
-                  {"stream", stream},
-                  {"items", json::array({{{"source_id", c.source_id}, {"ok", true}, {"target_id", target_id}}})}};
+      return json{
+          {"connection", spec.source},
+          {"stream", stream},
+          {"items", json::array({{{"source_id", c.source_id}, {"ok", true}, {"target_id", target_id}}})}};
     };
     if (c.job && c.job->state == JobState::kSucceeded) {
       item.action = "none";
@@ -1496,8 +1658,8 @@ Result<DryRunReport> Engine::DryRun(std::string_view name, const PollOptions& op
       } else {
         auto target = w.Target();
         if (!target.ok()) return target.status();
-        ResolveInput in{spec.name, item.job_id, c.object_type, spec.source, spec.target, &c.object, &spec.options,
-                        *target};
+        ResolveInput in{spec.name,   item.job_id, c.object_type, spec.source,
+                        spec.target, &c.object,   &spec.options, *target};
         auto outcome = resolver_.Resolve(in);
         if (!outcome.ok()) {
           item.action = "error";
@@ -1525,12 +1687,9 @@ Result<DryRunReport> Engine::DryRun(std::string_view name, const PollOptions& op
           } else {
             item.action = "write";
             const json tid = reply->is_object() ? reply->value("target_id", json()) : json();
-            item.write = {{"connection", spec.target},
-                          {"object_type", c.object_type},
-                          {"idempotency_key", key},
-                          {"refs", outcome->refs},
-                          {"object", c.object},
-                          {"reply", *reply}};
+            item.write = {{"connection", spec.target}, {"object_type", c.object_type},
+                          {"idempotency_key", key},    {"refs", outcome->refs},
+                          {"object", c.object},        {"reply", *reply}};
             item.ack = ack_doc(tid.is_string() ? tid.get<std::string>() : std::string());
           }
         }

@@ -86,12 +86,12 @@ struct EngineOptions {
   std::chrono::milliseconds lease{5 * 60 * 1000};
   std::chrono::milliseconds auth_wait{10 * 60 * 1000};  // a job that met AUTH tries again after this
   int page_size = 100;
-  int overlap_pages = 1;                       // opaque/page cursors: re-read this many pages back
-  std::chrono::seconds overlap{5 * 60};        // updated_since cursors: re-read this far back
+  int overlap_pages = 1;                 // opaque/page cursors: re-read this many pages back
+  std::chrono::seconds overlap{5 * 60};  // updated_since cursors: re-read this far back
   int max_pages_per_poll = 100000;
-  std::function<int64_t()> now_ms;             // empty: the system clock
-  std::function<double()> random;              // jitter source in [0, 1); empty: thread RNG
-  std::string lease_owner;                     // empty: ThisLeaseOwner()
+  std::function<int64_t()> now_ms;  // empty: the system clock
+  std::function<double()> random;   // jitter source in [0, 1); empty: thread RNG
+  std::string lease_owner;          // empty: ThisLeaseOwner()
 };
 
 // How a job's attempt ended.
@@ -187,7 +187,8 @@ class Engine {
   // stay succeeded (audited as "already succeeded"). Unknown ids are NotFound before anything changes.
   Result<ReplayResult> Replay(const std::vector<std::string>& job_ids);
   // Job ids of `pipeline` in `state` updated since `since_ms` (for `replay --state`).
-  Result<std::vector<std::string>> SelectJobs(std::string_view pipeline, JobState state, int64_t since_ms = 0);
+  Result<std::vector<std::string>> SelectJobs(std::string_view pipeline, JobState state,
+                                              int64_t since_ms = 0);
 
   // Polls and runs every unfinished job of the pipeline without changing anything: no store writes, writes
   // go to the target with dry_run, acks are only described.
@@ -220,7 +221,7 @@ class Engine {
     std::vector<Stream> streams;
     std::map<std::string, std::string, std::less<>> write_idempotency;  // object -> native|marker|none
     std::mutex poll_mu;                                                 // one poll at a time
-    std::unique_ptr<loader::PluginInstance> poll_instance;             // guarded by poll_mu
+    std::unique_ptr<loader::PluginInstance> poll_instance;              // guarded by poll_mu
     std::mutex wake_mu;
     std::condition_variable wake;
     uint64_t wake_seq = 0;  // guarded by wake_mu
@@ -235,7 +236,8 @@ class Engine {
   // Stores one page (or webhook batch) and, when `cursor` is given, saves it in the same transaction.
   Status StoreRecords(PipelineState& p, const Stream& stream, const nlohmann::json& records, bool via_webhook,
                       Actor actor, const CursorState* cursor, PollResult* result);
-  Result<nlohmann::json> StartCursor(const PipelineState& p, const Stream& stream, const CursorState& cs) const;
+  Result<nlohmann::json> StartCursor(const PipelineState& p, const Stream& stream,
+                                     const CursorState& cs) const;
   Result<nlohmann::json> ReadPage(PipelineState& p, const Stream& stream, const nlohmann::json& cursor,
                                   const std::optional<std::string>& since);
 

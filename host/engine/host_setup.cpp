@@ -77,10 +77,10 @@ void AttachEngine(HostSetup& setup, const std::vector<std::string>& pipelines, E
   auto host = EngineHost::Create(setup.config, *setup.registry, *setup.store, std::move(options), pipelines,
                                  &vault_failed);
   if (!host.ok()) {
-    setup.failure = vault_failed                                   ? SetupFailure::kVault
-                    : host.status().code() == Code::kInvalid ||
-                            host.status().code() == Code::kNotFound ? SetupFailure::kConfig
-                                                                    : SetupFailure::kFailed;
+    setup.failure = vault_failed ? SetupFailure::kVault
+                    : host.status().code() == Code::kInvalid || host.status().code() == Code::kNotFound
+                        ? SetupFailure::kConfig
+                        : SetupFailure::kFailed;
     setup.messages.push_back(host.status().message());
     return;
   }

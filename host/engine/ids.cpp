@@ -111,8 +111,13 @@ std::string JobId(std::string_view pipeline, std::string_view object_type, std::
                   std::string_view source_version) {
   std::string text;
   text.reserve(pipeline.size() + object_type.size() + source_id.size() + source_version.size() + 3);
-  text.append(pipeline).append("|").append(object_type).append("|").append(source_id).append("|").append(
-      source_version);
+  text.append(pipeline)
+      .append("|")
+      .append(object_type)
+      .append("|")
+      .append(source_id)
+      .append("|")
+      .append(source_version);
   return Sha256Hex(text);
 }
 
@@ -182,8 +187,8 @@ Result<int64_t> ParseInstant(std::string_view s) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int64_t oh, om;
-    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, &om) ||
-        oh > 23 || om > 59) {
+    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, &om) || oh > 23 || om > 59) {
       return fail();
     }
     offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
@@ -210,8 +215,8 @@ std::string FormatInstantSeconds(int64_t ms) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  return Pad(y, 4) + "-" + Pad(m, 2) + "-" + Pad(d, 2) + "T" + Pad(rem / 3600, 2) + ":" + Pad(rem / 60 % 60, 2) +
-         ":" + Pad(rem % 60, 2) + "Z";
+  return Pad(y, 4) + "-" + Pad(m, 2) + "-" + Pad(d, 2) + "T" + Pad(rem / 3600, 2) + ":" +
+         Pad(rem / 60 % 60, 2) + ":" + Pad(rem % 60, 2) + "Z";
 }
 
 int64_t SystemNowMs() {

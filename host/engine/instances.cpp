@@ -25,7 +25,8 @@ StoreHostContext::StoreHostContext(store::Store& store, std::string connection,
   for (const auto& [name, value] : secrets_) redact::RegisterSecret(value);
 }
 
-Code StoreHostContext::Http(std::string_view, std::string_view, std::string*, std::string*, std::string* err) {
+Code StoreHostContext::Http(std::string_view, std::string_view, std::string*, std::string*,
+                            std::string* err) {
   return Fail(Status::Error("connection " + connection_ + " has no HTTP service in this host context"), err);
 }
 
@@ -73,10 +74,18 @@ Code StoreHostContext::BlobGet(std::string_view id, std::string* out, std::strin
 void StoreHostContext::Log(int32_t level, std::string_view message) {
   const std::string line = "[" + connection_ + "] " + redact::RedactText(message);
   switch (level) {
-    case MLC_LOG_DEBUG: mlc::Log().debug("{}", line); break;
-    case MLC_LOG_INFO: mlc::Log().info("{}", line); break;
-    case MLC_LOG_WARN: mlc::Log().warn("{}", line); break;
-    default: mlc::Log().error("{}", line); break;
+    case MLC_LOG_DEBUG:
+      mlc::Log().debug("{}", line);
+      break;
+    case MLC_LOG_INFO:
+      mlc::Log().info("{}", line);
+      break;
+    case MLC_LOG_WARN:
+      mlc::Log().warn("{}", line);
+      break;
+    default:
+      mlc::Log().error("{}", line);
+      break;
   }
 }
 
@@ -84,7 +93,8 @@ int64_t StoreHostContext::NowMs() { return SystemNowMs(); }
 
 Status StoreInstanceFactory::AddConnection(const std::string& name,
                                            std::shared_ptr<const loader::LoadedPlugin> plugin,
-                                           nlohmann::json settings, std::map<std::string, std::string> secrets,
+                                           nlohmann::json settings,
+                                           std::map<std::string, std::string> secrets,
                                            std::optional<int> concurrency) {
   if (!plugin) return Status::Invalid("connection " + name + ": no plugin");
   if (name.empty()) return Status::Invalid("connection name is empty");
@@ -101,7 +111,8 @@ Status StoreInstanceFactory::AddConnection(const std::string& name,
 Result<const StoreInstanceFactory::Entry*> StoreInstanceFactory::Find(std::string_view connection) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(connection);
-  if (it == entries_.end()) return Status::NotFound("connection " + std::string(connection) + " is not configured");
+  if (it == entries_.end())
+    return Status::NotFound("connection " + std::string(connection) + " is not configured");
   return &it->second;
 }
 

@@ -4,8 +4,8 @@
 // runtime::ConnectionRuntime, is in runtime_factory.hpp.
 //
 //   StoreInstanceFactory factory(*store);
-//   MLC_RETURN_IF_ERROR(factory.AddConnection("src", registry.Find("template"), {{"seed", 7}, {"records", 50}}));
-//   MLC_ASSIGN_OR_RETURN(auto inst, factory.Open("src"));
+//   MLC_RETURN_IF_ERROR(factory.AddConnection("src", registry.Find("template"), {{"seed", 7}, {"records",
+//   50}})); MLC_ASSIGN_OR_RETURN(auto inst, factory.Open("src"));
 //
 // StoreHostContext keeps plugin state where the runtime's ConnectionContext does (kv_state scope
 // "conn:<connection>"), so state written through one is read through the other.
@@ -60,7 +60,8 @@ class StoreHostContext final : public loader::HostContext {
   Code StatePut(std::string_view key, std::string_view value, std::string* err) override;
   Code BlobPut(std::string_view content_type, std::string_view bytes, std::string* id_out,
                std::string* err) override;
-  Code BlobGet(std::string_view id, std::string* out, std::string* content_type_out, std::string* err) override;
+  Code BlobGet(std::string_view id, std::string* out, std::string* content_type_out,
+               std::string* err) override;
   void Log(int32_t level, std::string_view message) override;
   int64_t NowMs() override;
 

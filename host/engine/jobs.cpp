@@ -14,24 +14,32 @@ std::optional<int64_t> OptInt(const store::Row& r, size_t i) {
 }
 
 bool IsLowerHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace
 
 const char* const kJobColumns =
     "id, pipeline, object_type, source_id, source_version, state, attempts, next_run_at, lease_owner, "
-    "lease_until, idempotency_key, target_id, write_started_at, written_at, acked_at, last_error, review_kind, "
+    "lease_until, idempotency_key, target_id, write_started_at, written_at, acked_at, last_error, "
+    "review_kind, "
     "review_detail, created_at, updated_at";
 
 std::string_view JobStateName(JobState s) {
   switch (s) {
-    case JobState::kPending: return "pending";
-    case JobState::kRunning: return "running";
-    case JobState::kSucceeded: return "succeeded";
-    case JobState::kReview: return "review";
-    case JobState::kDead: return "dead";
-    case JobState::kUncertain: return "uncertain";
+    case JobState::kPending:
+      return "pending";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kSucceeded:
+      return "succeeded";
+    case JobState::kReview:
+      return "review";
+    case JobState::kDead:
+      return "dead";
+    case JobState::kUncertain:
+      return "uncertain";
   }
   return "pending";
 }
@@ -92,8 +100,9 @@ nlohmann::json Job::ToJson() const {
 }
 
 Result<std::optional<Job>> LoadJob(store::Executor& db, std::string_view id) {
-  MLC_ASSIGN_OR_RETURN(auto row, db.QueryOne(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = $1",
-                                             {std::string(id)}));
+  MLC_ASSIGN_OR_RETURN(
+      auto row,
+      db.QueryOne(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = $1", {std::string(id)}));
   if (!row) return std::optional<Job>();
   return std::optional<Job>(JobFromRow(*row));
 }
@@ -113,11 +122,11 @@ Result<Job> FindJob(store::Executor& db, std::string_view key) {
 
 Result<std::vector<Job>> ListJobs(store::Executor& db, std::string_view pipeline, JobState state,
                                   int64_t since_ms, int64_t limit) {
-  MLC_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kJobColumns +
-                                               " FROM jobs WHERE pipeline = $1 AND state = $2 AND updated_at >= $3 "
-                                               "ORDER BY created_at, id LIMIT $4",
-                                           {std::string(pipeline), std::string(JobStateName(state)), since_ms,
-                                            limit}));
+  MLC_ASSIGN_OR_RETURN(auto rows,
+                       db.Query(std::string("SELECT ") + kJobColumns +
+                                    " FROM jobs WHERE pipeline = $1 AND state = $2 AND updated_at >= $3 "
+                                    "ORDER BY created_at, id LIMIT $4",
+                                {std::string(pipeline), std::string(JobStateName(state)), since_ms, limit}));
   std::vector<Job> out;
   out.reserve(rows.size());
   for (const auto& r : rows) out.push_back(JobFromRow(r));
@@ -126,24 +135,27 @@ Result<std::vector<Job>> ListJobs(store::Executor& db, std::string_view pipeline
 
 Result<std::vector<std::pair<std::string, int64_t>>> CountJobsByState(store::Executor& db,
                                                                       std::string_view pipeline) {
-  MLC_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT state, COUNT(*) FROM jobs WHERE pipeline = $1 GROUP BY state "
-                                           "ORDER BY state",
-                                           {std::string(pipeline)}));
+  MLC_ASSIGN_OR_RETURN(auto rows,
+                       db.Query("SELECT state, COUNT(*) FROM jobs WHERE pipeline = $1 GROUP BY state "
+                                "ORDER BY state",
+                                {std::string(pipeline)}));
   std::vector<std::pair<std::string, int64_t>> out;
   for (const auto& r : rows) out.emplace_back(r.Text(0), r.Int(1));
   return out;
 }
 
 Result<std::optional<std::string>> LoadPayload(store::Executor& db, const Job& job) {
-  MLC_ASSIGN_OR_RETURN(auto row, db.QueryOne("SELECT payload FROM inbox WHERE pipeline = $1 AND object_type = $2 "
-                                             "AND source_id = $3 AND source_version = $4",
-                                             {job.pipeline, job.object_type, job.source_id, job.source_version}));
+  MLC_ASSIGN_OR_RETURN(auto row,
+                       db.QueryOne("SELECT payload FROM inbox WHERE pipeline = $1 AND object_type = $2 "
+                                   "AND source_id = $3 AND source_version = $4",
+                                   {job.pipeline, job.object_type, job.source_id, job.source_version}));
   if (!row) return std::optional<std::string>();
   return row->OptText(0);
 }
 
-Result<std::optional<Link>> FindLink(store::Executor& db, std::string_view pipeline, std::string_view object_type,
-                                     std::string_view source_id, std::string_view target_connection) {
+Result<std::optional<Link>> FindLink(store::Executor& db, std::string_view pipeline,
+                                     std::string_view object_type, std::string_view source_id,
+                                     std::string_view target_connection) {
   MLC_ASSIGN_OR_RETURN(auto row, db.QueryOne("SELECT target_id, job_id, source_version FROM links WHERE "
                                              "pipeline = $1 AND object_type = $2 AND source_id = $3 AND "
                                              "target_connection = $4",

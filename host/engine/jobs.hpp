@@ -39,7 +39,7 @@ struct Job {
   std::string lease_owner;
   int64_t lease_until = 0;
   std::string idempotency_key;
-  std::string target_id;                   // empty until written
+  std::string target_id;                    // empty until written
   std::optional<int64_t> write_started_at;  // set while a write may be in flight or unreconciled
   std::optional<int64_t> written_at;
   std::optional<int64_t> acked_at;
@@ -76,13 +76,14 @@ struct Link {
   std::string job_id;
   std::string source_version;
 };
-Result<std::optional<Link>> FindLink(store::Executor& db, std::string_view pipeline, std::string_view object_type,
-                                     std::string_view source_id, std::string_view target_connection);
+Result<std::optional<Link>> FindLink(store::Executor& db, std::string_view pipeline,
+                                     std::string_view object_type, std::string_view source_id,
+                                     std::string_view target_connection);
 
 struct CursorState {
-  nlohmann::json cursor;                                // string, or null before the first page
-  nlohmann::json history = nlohmann::json::array();     // start cursors of the last pages, oldest first
-  int64_t updated_at = 0;                               // 0: never saved
+  nlohmann::json cursor;                             // string, or null before the first page
+  nlohmann::json history = nlohmann::json::array();  // start cursors of the last pages, oldest first
+  int64_t updated_at = 0;                            // 0: never saved
 };
 Result<CursorState> LoadCursor(store::Executor& db, std::string_view pipeline, std::string_view stream);
 Status SaveCursor(store::Executor& db, std::string_view pipeline, std::string_view stream,

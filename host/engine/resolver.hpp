@@ -52,9 +52,9 @@ struct ResolveNote {
 struct ResolveOutcome {
   ResolveKind kind = ResolveKind::kResolved;
   nlohmann::json refs = nlohmann::json::object();  // kResolved: the write request's "refs"
-  std::string review_kind;                         // kReview: machine-readable reason, e.g. "unmapped_account"
-  std::string review_detail;                       // kReview: for the operator
-  std::string skip_reason;                         // kSkip
+  std::string review_kind;    // kReview: machine-readable reason, e.g. "unmapped_account"
+  std::string review_detail;  // kReview: for the operator
+  std::string skip_reason;    // kSkip
   std::vector<ResolveNote> notes;
 
   static ResolveOutcome Resolved(nlohmann::json refs, std::vector<ResolveNote> notes = {});

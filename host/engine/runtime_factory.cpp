@@ -51,8 +51,9 @@ EngineHost::~EngineHost() {
 }
 
 Result<std::unique_ptr<EngineHost>> EngineHost::Create(const config::Config& config,
-                                                       const loader::PluginRegistry& registry, store::Store& store,
-                                                       EngineOptions options, std::vector<std::string> pipelines,
+                                                       const loader::PluginRegistry& registry,
+                                                       store::Store& store, EngineOptions options,
+                                                       std::vector<std::string> pipelines,
                                                        bool* vault_failed) {
   if (vault_failed != nullptr) *vault_failed = false;
   if (pipelines.empty()) {
@@ -61,7 +62,8 @@ Result<std::unique_ptr<EngineHost>> EngineHost::Create(const config::Config& con
   std::set<std::string> used;
   for (const auto& name : pipelines) {
     auto it = config.pipelines.find(name);
-    if (it == config.pipelines.end()) return Status::NotFound("no pipeline named '" + name + "' in " + config.path);
+    if (it == config.pipelines.end())
+      return Status::NotFound("no pipeline named '" + name + "' in " + config.path);
     used.insert(it->second.source);
     used.insert(it->second.target);
   }
@@ -96,7 +98,8 @@ Result<std::unique_ptr<EngineHost>> EngineHost::Create(const config::Config& con
 
   runtime::ConnectionRuntime::Options rt_options;
   rt_options.audit = RequestAuditHook();
-  host->runtime_ = std::make_unique<runtime::ConnectionRuntime>(store, host->vault_.get(), std::move(rt_options));
+  host->runtime_ =
+      std::make_unique<runtime::ConnectionRuntime>(store, host->vault_.get(), std::move(rt_options));
   for (const auto& c : used) {
     const auto& conn = config.connections.at(c);
     MLC_RETURN_IF_ERROR(host->runtime_->AddConnection(conn, registry.Find(conn.plugin)));

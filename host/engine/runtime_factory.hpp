@@ -63,9 +63,9 @@ class EngineHost {
   // pipelines use with a runtime, and the pipelines with an engine. `pipelines` empty: every configured
   // pipeline. On a vault problem *vault_failed is set (callers map it to their exit code).
   static Result<std::unique_ptr<EngineHost>> Create(const config::Config& config,
-                                                    const loader::PluginRegistry& registry, store::Store& store,
-                                                    EngineOptions options, std::vector<std::string> pipelines,
-                                                    bool* vault_failed);
+                                                    const loader::PluginRegistry& registry,
+                                                    store::Store& store, EngineOptions options,
+                                                    std::vector<std::string> pipelines, bool* vault_failed);
   ~EngineHost();
 
   Engine& engine() { return *engine_; }

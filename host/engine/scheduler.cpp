@@ -10,7 +10,8 @@
 
 namespace mlc::engine {
 
-Scheduler::Scheduler(PollFn poll, std::function<TimePoint()> now) : poll_(std::move(poll)), now_(std::move(now)) {}
+Scheduler::Scheduler(PollFn poll, std::function<TimePoint()> now)
+    : poll_(std::move(poll)), now_(std::move(now)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -31,8 +32,8 @@ Status Scheduler::AddPipeline(const std::string& pipeline, const std::string& sc
   return Status::Ok();
 }
 
-void Scheduler::AddPeriodic(const std::string& name, std::chrono::milliseconds interval, std::function<void()> fn,
-                            bool run_now) {
+void Scheduler::AddPeriodic(const std::string& name, std::chrono::milliseconds interval,
+                            std::function<void()> fn, bool run_now) {
   std::lock_guard lock(mu_);
   const auto every = std::max(interval, std::chrono::milliseconds(1));
   hooks_[name] = Hook{every, std::move(fn), run_now ? Now() : Now() + every, false};
@@ -193,28 +194,36 @@ SyncService::SyncService(Engine& engine)
           return;
         }
         if (polled->arrived > 0) {
-          Log().info("pipeline {}: {} record(s) arrived ({} read)", pipeline, polled->arrived, polled->records);
+          Log().info("pipeline {}: {} record(s) arrived ({} read)", pipeline, polled->arrived,
+                     polled->records);
         }
       }) {}
 
 SyncService::~SyncService() { Stop(); }
 
-void SyncService::AddPeriodic(const std::string& name, std::chrono::milliseconds interval, std::function<void()> fn,
-                              bool run_now) {
+void SyncService::AddPeriodic(const std::string& name, std::chrono::milliseconds interval,
+                              std::function<void()> fn, bool run_now) {
   scheduler_.AddPeriodic(name, interval, std::move(fn), run_now);
 }
 
-Status SyncService::Start() {
-  if (started_) return Status::Ok();
+Status SyncService::Prepare() {
+  if (prepared_) return Status::Ok();
   for (const auto& name : engine_.pipelines()) {
     MLC_ASSIGN_OR_RETURN(PipelineSpec spec, engine_.Pipeline(name));
     if (!spec.enabled) continue;
-    MLC_ASSIGN_OR_RETURN(auto row, engine_.store().QueryOne("SELECT MAX(updated_at) FROM cursors WHERE pipeline = $1",
-                                                            {name}));
+    MLC_ASSIGN_OR_RETURN(auto row, engine_.store().QueryOne(
+                                       "SELECT MAX(updated_at) FROM cursors WHERE pipeline = $1", {name}));
     std::optional<config::TimePoint> last;
     if (row && !row->IsNull(0)) last = config::TimePoint(std::chrono::milliseconds(row->Int(0)));
     MLC_RETURN_IF_ERROR(scheduler_.AddPipeline(name, spec.schedule, last));
   }
+  prepared_ = true;
+  return Status::Ok();
+}
+
+Status SyncService::Start() {
+  if (started_) return Status::Ok();
+  MLC_RETURN_IF_ERROR(Prepare());
   engine_.StartWorkers();
   scheduler_.Start();
   started_ = true;
@@ -240,9 +249,10 @@ Result<int64_t> SyncService::OnWebhookEvents(std::string_view connection, const 
     std::map<std::string, std::vector<nlohmann::json>> records;  // object type -> records
     bool pull = false;
     for (const auto& event : events) {
-      const nlohmann::json payload = event.is_object() ? event.value("payload", nlohmann::json()) : nlohmann::json();
-      const bool is_record = payload.is_object() && payload.contains("source") && payload["source"].is_object() &&
-                             payload["source"].contains("id");
+      const nlohmann::json payload =
+          event.is_object() ? event.value("payload", nlohmann::json()) : nlohmann::json();
+      const bool is_record = payload.is_object() && payload.contains("source") &&
+                             payload["source"].is_object() && payload["source"].contains("id");
       const std::string type = is_record ? payload.value("type", std::string()) : std::string();
       if (is_record && std::find(spec.objects.begin(), spec.objects.end(), type) != spec.objects.end()) {
         records[type].push_back(payload);

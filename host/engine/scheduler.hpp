@@ -53,7 +53,8 @@ class Scheduler {
 
   // `schedule`: "every <N>(s|m|h|d)", a cron expression, or empty (polls only when triggered). `last_run`:
   // when the pipeline last polled; nullopt: never, so it is due at once. Invalid for a bad schedule.
-  Status AddPipeline(const std::string& pipeline, const std::string& schedule, std::optional<TimePoint> last_run);
+  Status AddPipeline(const std::string& pipeline, const std::string& schedule,
+                     std::optional<TimePoint> last_run);
   // Runs `fn` every `interval` (first run one interval from now, or at once with run_now).
   void AddPeriodic(const std::string& name, std::chrono::milliseconds interval, std::function<void()> fn,
                    bool run_now = false);
@@ -114,8 +115,10 @@ class SyncService {
 
   void AddPeriodic(const std::string& name, std::chrono::milliseconds interval, std::function<void()> fn,
                    bool run_now = false);
-  // Registers every enabled pipeline with the scheduler (last run = its cursors' last save) and starts the
-  // scheduler and the engine's workers.
+  // Registers every enabled pipeline with the scheduler (last run = its cursors' last save). Start() does
+  // it when it has not been done.
+  Status Prepare();
+  // Starts the scheduler and the engine's workers.
   Status Start();
   void Stop();
 
@@ -131,6 +134,7 @@ class SyncService {
  private:
   Engine& engine_;
   Scheduler scheduler_;
+  bool prepared_ = false;
   bool started_ = false;
 };
 

@@ -315,7 +315,7 @@ bool Digits(std::string_view s, size_t pos, size_t count, int* out) {
 
 // RFC 3339 full-date: YYYY-MM-DD with a real day of that month.
 bool IsDate(std::string_view s) {
-  int y, m, d;
+  int y = 0, m = 0, d = 0;
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   if (!Digits(s, 0, 4, &y) || !Digits(s, 5, 2, &m) || !Digits(s, 8, 2, &d)) return false;
   if (m < 1 || m > 12 || d < 1) return false;
@@ -327,7 +327,7 @@ bool IsDate(std::string_view s) {
 
 // RFC 3339 full-time: HH:MM:SS[.frac](Z|+HH:MM|-HH:MM).
 bool IsTime(std::string_view s) {
-  int h, mi, sec;
+  int h = 0, mi = 0, sec = 0;
   if (s.size() < 9 || s[2] != ':' || s[5] != ':') return false;
   if (!Digits(s, 0, 2, &h) || !Digits(s, 3, 2, &mi) || !Digits(s, 6, 2, &sec)) return false;
   if (h > 23 || mi > 59 || sec > 60) return false;
@@ -340,7 +340,7 @@ bool IsTime(std::string_view s) {
   if (i >= s.size()) return false;  // an offset is required
   if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == s.size()) return true;
   if (s[i] != '+' && s[i] != '-') return false;
-  int oh, om;
+  int oh = 0, om = 0;
   return s.size() == i + 6 && s[i + 3] == ':' && Digits(s, i + 1, 2, &oh) && Digits(s, i + 4, 2, &om) &&
          oh <= 23 && om <= 59;
 }

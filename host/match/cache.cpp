@@ -45,18 +45,18 @@ int64_t ScoreToMilli(double score) {
 }
 
 Result<std::optional<CacheEntry>> MatchCache::Get(std::string_view pipeline, std::string_view merchant_key) {
-  MLC_ASSIGN_OR_RETURN(auto row, store_.QueryOne(std::string(kSelectColumns) +
-                                                     "WHERE pipeline = $1 AND merchant_key = $2",
-                                                 {std::string(pipeline), std::string(merchant_key)}));
+  MLC_ASSIGN_OR_RETURN(
+      auto row, store_.QueryOne(std::string(kSelectColumns) + "WHERE pipeline = $1 AND merchant_key = $2",
+                                {std::string(pipeline), std::string(merchant_key)}));
   if (!row) return std::optional<CacheEntry>();
   MLC_ASSIGN_OR_RETURN(auto entry, EntryFromRow(*row));
   return std::optional<CacheEntry>(std::move(entry));
 }
 
 Result<std::vector<CacheEntry>> MatchCache::List(std::string_view pipeline) {
-  MLC_ASSIGN_OR_RETURN(auto rows, store_.Query(std::string(kSelectColumns) +
-                                                   "WHERE pipeline = $1 ORDER BY merchant_key",
-                                               {std::string(pipeline)}));
+  MLC_ASSIGN_OR_RETURN(auto rows,
+                       store_.Query(std::string(kSelectColumns) + "WHERE pipeline = $1 ORDER BY merchant_key",
+                                    {std::string(pipeline)}));
   std::vector<CacheEntry> out;
   out.reserve(rows.size());
   for (const auto& row : rows) {
@@ -77,7 +77,8 @@ Result<bool> MatchCache::PutMatch(std::string_view pipeline, const MatchResult& 
   int64_t changes = 0;
   // The WHERE of the upsert keeps an operator's row: machine decisions never replace it.
   MLC_RETURN_IF_ERROR(store_.Exec(
-      "INSERT INTO match_cache (pipeline, merchant_key, vendor_id, vendor_name, score_milli, decision, source, "
+      "INSERT INTO match_cache (pipeline, merchant_key, vendor_id, vendor_name, score_milli, decision, "
+      "source, "
       "updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'auto', $7) "
       "ON CONFLICT (pipeline, merchant_key) DO UPDATE SET vendor_id = excluded.vendor_id, "
       "vendor_name = excluded.vendor_name, score_milli = excluded.score_milli, decision = excluded.decision, "
@@ -89,22 +90,26 @@ Result<bool> MatchCache::PutMatch(std::string_view pipeline, const MatchResult& 
 }
 
 Status MatchCache::PutOperatorVendor(std::string_view pipeline, std::string_view merchant_key,
-                                     std::string_view vendor_id, std::string_view vendor_name, int64_t now_ms) {
+                                     std::string_view vendor_id, std::string_view vendor_name,
+                                     int64_t now_ms) {
   if (merchant_key.empty()) return Status::Invalid("match cache: empty merchant key");
   if (vendor_id.empty()) return Status::Invalid("match cache: empty vendor id");
   return store_.Exec(
-      "INSERT INTO match_cache (pipeline, merchant_key, vendor_id, vendor_name, score_milli, decision, source, "
+      "INSERT INTO match_cache (pipeline, merchant_key, vendor_id, vendor_name, score_milli, decision, "
+      "source, "
       "updated_at) VALUES ($1, $2, $3, $4, 1000, 'auto', 'operator', $5) "
       "ON CONFLICT (pipeline, merchant_key) DO UPDATE SET vendor_id = excluded.vendor_id, "
       "vendor_name = excluded.vendor_name, score_milli = excluded.score_milli, decision = excluded.decision, "
       "source = excluded.source, updated_at = excluded.updated_at",
-      {std::string(pipeline), std::string(merchant_key), std::string(vendor_id), std::string(vendor_name), now_ms});
+      {std::string(pipeline), std::string(merchant_key), std::string(vendor_id), std::string(vendor_name),
+       now_ms});
 }
 
 Status MatchCache::PutOperatorNone(std::string_view pipeline, std::string_view merchant_key, int64_t now_ms) {
   if (merchant_key.empty()) return Status::Invalid("match cache: empty merchant key");
   return store_.Exec(
-      "INSERT INTO match_cache (pipeline, merchant_key, vendor_id, vendor_name, score_milli, decision, source, "
+      "INSERT INTO match_cache (pipeline, merchant_key, vendor_id, vendor_name, score_milli, decision, "
+      "source, "
       "updated_at) VALUES ($1, $2, NULL, NULL, 0, 'none', 'operator', $3) "
       "ON CONFLICT (pipeline, merchant_key) DO UPDATE SET vendor_id = excluded.vendor_id, "
       "vendor_name = excluded.vendor_name, score_milli = excluded.score_milli, decision = excluded.decision, "
@@ -119,13 +124,15 @@ Result<int64_t> MatchCache::InvalidateVendor(std::string_view vendor_id) {
   return changes;
 }
 
-Result<int64_t> MatchCache::RenameVendor(std::string_view vendor_id, std::string_view new_name, int64_t now_ms) {
+Result<int64_t> MatchCache::RenameVendor(std::string_view vendor_id, std::string_view new_name,
+                                         int64_t now_ms) {
   int64_t removed = 0;
   Status s = store_.Transaction([&](store::Tx& tx) -> Status {
     MLC_RETURN_IF_ERROR(tx.Exec("DELETE FROM match_cache WHERE vendor_id = $1 AND source = 'auto'",
                                 {std::string(vendor_id)}, &removed));
     return tx.Exec(
-        "UPDATE match_cache SET vendor_name = $2, updated_at = $3 WHERE vendor_id = $1 AND source = 'operator'",
+        "UPDATE match_cache SET vendor_name = $2, updated_at = $3 WHERE vendor_id = $1 AND source = "
+        "'operator'",
         {std::string(vendor_id), std::string(new_name), now_ms});
   });
   if (!s.ok()) return s;
@@ -140,7 +147,8 @@ Result<int64_t> MatchCache::InvalidateMachineRows(std::string_view pipeline) {
 }
 
 Result<Resolution> ResolveMerchant(MatchCache& cache, const Matcher& matcher, std::string_view pipeline,
-                                   std::string_view descriptor, const Thresholds& thresholds, int64_t now_ms) {
+                                   std::string_view descriptor, const Thresholds& thresholds,
+                                   int64_t now_ms) {
   MLC_RETURN_IF_ERROR(thresholds.Validate());
   const std::string key = matcher.normalizer().Normalize(descriptor, TextKind::kDescriptor).canonical;
   Resolution res;

@@ -3,7 +3,8 @@
 //
 //   mlc::match::MatchCache cache(*store);
 //   MLC_ASSIGN_OR_RETURN(auto res, mlc::match::ResolveMerchant(cache, matcher, "brex-to-qbo",
-//                                                               "SQ *BLUE BOTTLE COFFEE", thresholds, now_ms));
+//                                                               "SQ *BLUE BOTTLE COFFEE", thresholds,
+//                                                               now_ms));
 //   if (res.entry.decision == mlc::match::Decision::kAuto) { /* use *res.entry.vendor_id */ }
 //
 // Rules: an operator's resolution (source `operator`) always wins: machine writes never replace it. Scores
@@ -58,8 +59,8 @@ class MatchCache {
   // a `review`). Returns false, writing nothing, when an operator resolution exists or the key is empty.
   Result<bool> PutMatch(std::string_view pipeline, const MatchResult& result, int64_t now_ms);
   // An operator's resolution: the merchant is this vendor. Replaces any row.
-  Status PutOperatorVendor(std::string_view pipeline, std::string_view merchant_key, std::string_view vendor_id,
-                           std::string_view vendor_name, int64_t now_ms);
+  Status PutOperatorVendor(std::string_view pipeline, std::string_view merchant_key,
+                           std::string_view vendor_id, std::string_view vendor_name, int64_t now_ms);
   // An operator's resolution: the merchant is no vendor of the target (decision `none`). Replaces any row.
   Status PutOperatorNone(std::string_view pipeline, std::string_view merchant_key, int64_t now_ms);
 

@@ -22,8 +22,12 @@ class MatchCacheTest : public ::testing::Test {
     auto table = NormalizerTable::Defaults();
     ASSERT_TRUE(table.ok());
     matcher_ = std::make_unique<Matcher>(std::make_shared<const Normalizer>(*table));
-    ASSERT_TRUE(matcher_->Build({{"uber", "Uber"}, {"eats", "Uber Eats"}, {"air", "Delta Air Lines"},
-                                 {"dental", "Delta Dental"}, {"bb", "Blue Bottle Coffee"}})
+    ASSERT_TRUE(matcher_
+                    ->Build({{"uber", "Uber"},
+                             {"eats", "Uber Eats"},
+                             {"air", "Delta Air Lines"},
+                             {"dental", "Delta Dental"},
+                             {"bb", "Blue Bottle Coffee"}})
                     .ok());
   }
 
@@ -192,7 +196,8 @@ TEST_F(MatchCacheTest, RenamedVendorKeepsOperatorChoicesUnderTheNewName) {
 }
 
 TEST_F(MatchCacheTest, BadThresholdsAreRefused) {
-  auto r = ResolveMerchant(*cache_, *matcher_, "p1", "UBER", Thresholds{.auto_accept = 0.5, .review_min = 0.7}, 1);
+  auto r =
+      ResolveMerchant(*cache_, *matcher_, "p1", "UBER", Thresholds{.auto_accept = 0.5, .review_min = 0.7}, 1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kInvalid);
   EXPECT_TRUE(cache_->List("p1")->empty());

@@ -96,7 +96,8 @@ class MatchCliTest : public ::testing::Test {
   }
 
   RunResult Match(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"match", "--vendors", File("vendors.json"), "--merchants", File("merchants.txt")};
+    std::vector<std::string> args = {"match", "--vendors", File("vendors.json"), "--merchants",
+                                     File("merchants.txt")};
     args.insert(args.end(), extra.begin(), extra.end());
     return Mlc(args);
   }

@@ -17,17 +17,22 @@ namespace {
 // where-words and filler barely (they are expected noise, not evidence against a vendor).
 float RoleFactor(TokenRole role) {
   switch (role) {
-    case TokenRole::kCore: return 1.0f;
-    case TokenRole::kDetail: return 0.25f;
-    case TokenRole::kHint: return 0.3f;
-    case TokenRole::kLocation: return 0.15f;
-    case TokenRole::kNoise: return 0.1f;
+    case TokenRole::kCore:
+      return 1.0f;
+    case TokenRole::kDetail:
+      return 0.25f;
+    case TokenRole::kHint:
+      return 0.3f;
+    case TokenRole::kLocation:
+      return 0.15f;
+    case TokenRole::kNoise:
+      return 0.1f;
   }
   return 1.0f;
 }
 
-constexpr float kWeakFactor = 0.35f;      // generic words: services, group, airlines
-constexpr double kMatchedSim = 0.85;      // a token this similar counts as present (specificity rule)
+constexpr float kWeakFactor = 0.35f;  // generic words: services, group, airlines
+constexpr double kMatchedSim = 0.85;  // a token this similar counts as present (specificity rule)
 constexpr double kTieEpsilon = 1e-9;
 constexpr double kOutOfOrderFactor = 0.85;  // takes a perfect word-set match below the default auto_accept
 
@@ -91,7 +96,8 @@ int BoundedEditDistance(std::string_view a, std::string_view b, int max_d) {
 // typo alone never reaches auto-accept.
 double FuzzyTokenSim(std::string_view m, std::string_view v, bool may_be_truncated) {
   if (m.size() < 4 || v.size() < 4 || m[0] != v[0] || !HasLetter(m) || !HasLetter(v)) return 0;
-  if (may_be_truncated && m.size() < v.size() && v.compare(0, m.size(), m) == 0 && m.size() * 10 >= v.size() * 6) {
+  if (may_be_truncated && m.size() < v.size() && v.compare(0, m.size(), m) == 0 &&
+      m.size() * 10 >= v.size() * 6) {
     return m.size() >= 6 && m.size() * 4 >= v.size() * 3 ? 0.95 : 0.9;
   }
   const size_t shorter = std::min(m.size(), v.size());
@@ -120,9 +126,12 @@ Status Thresholds::Validate() const {
 
 std::string_view DecisionName(Decision d) {
   switch (d) {
-    case Decision::kAuto: return "auto";
-    case Decision::kReview: return "review";
-    case Decision::kNone: return "none";
+    case Decision::kAuto:
+      return "auto";
+    case Decision::kReview:
+      return "review";
+    case Decision::kNone:
+      return "none";
   }
   return "none";
 }
@@ -140,7 +149,19 @@ double JaroWinkler(std::string_view a, std::string_view b) {
   if (a == b) return 1.0;
   const size_t la = a.size(), lb = b.size();
   const size_t window = std::max(la, lb) / 2 > 0 ? std::max(la, lb) / 2 - 1 : 0;
-  std::vector<char> a_used(la, 0), b_used(lb, 0);
+  // Names are short: flags live on the stack unless a string is unusually long.
+  char a_stack[128] = {}, b_stack[128] = {};
+  std::vector<char> a_heap, b_heap;
+  char* a_used = a_stack;
+  char* b_used = b_stack;
+  if (la > sizeof a_stack) {
+    a_heap.assign(la, 0);
+    a_used = a_heap.data();
+  }
+  if (lb > sizeof b_stack) {
+    b_heap.assign(lb, 0);
+    b_used = b_heap.data();
+  }
   size_t matches = 0;
   for (size_t i = 0; i < la; ++i) {
     const size_t lo = i > window ? i - window : 0;
@@ -279,6 +300,7 @@ struct Matcher::Index {
 
 struct Matcher::Scratch {
   std::vector<float> token_acc;
+  std::vector<uint8_t> token_hits;  // distinct descriptor words found in the vendor's name
   std::vector<uint16_t> trigram_acc;
   std::vector<uint8_t> touched_flag;
   std::vector<uint32_t> touched;
@@ -286,6 +308,7 @@ struct Matcher::Scratch {
   void Ensure(size_t n) {
     if (token_acc.size() < n) {
       token_acc.resize(n, 0);
+      token_hits.resize(n, 0);
       trigram_acc.resize(n, 0);
       touched_flag.resize(n, 0);
     }
@@ -299,6 +322,7 @@ struct Matcher::Scratch {
   void Reset() {
     for (uint32_t s : touched) {
       token_acc[s] = 0;
+      token_hits[s] = 0;
       trigram_acc[s] = 0;
       touched_flag[s] = 0;
     }
@@ -342,8 +366,8 @@ Status Matcher::Build(const std::vector<Vendor>& vendors) {
     if (v.id.empty()) return Status::Invalid(VendorWhere(i, v.id) + ": empty id");
     auto [it, inserted] = seen.emplace(v.id, i);
     if (!inserted) {
-      return Status::Invalid(VendorWhere(i, v.id) + ": duplicate id (also vendors[" + std::to_string(it->second) +
-                             "])");
+      return Status::Invalid(VendorWhere(i, v.id) + ": duplicate id (also vendors[" +
+                             std::to_string(it->second) + "])");
     }
     normalized.push_back(normalizer_->Normalize(v.name, TextKind::kVendorName));
     if (normalized.back().tokens.empty()) {
@@ -455,7 +479,6 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
     if (merchant.tokens[i].role == TokenRole::kCore) last_core = i;
   }
   double merchant_total = 0;
-  std::string compact;
   for (const auto& t : merchant.tokens) {
     auto it = index.token_ids.find(t.text);
     const bool weak = normalizer_->IsWeakWord(t.text);
@@ -467,21 +490,42 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
     }
     m.weight = base * (weak ? kWeakFactor : 1.0) * RoleFactor(t.role);
     merchant_total += m.weight;
-    if (t.role != TokenRole::kNoise) compact += t.text;
     mtoks.push_back(m);
   }
 
-  // Candidates: shared tokens (weighted) and shared trigrams of the compact names.
+  // Candidates: vendors sharing a word (weighted), a run-together pair of words (`DOOR DASH`), or - for
+  // descriptor words no vendor has (typos, truncation, `BLUEBOTTLE`) - character trigrams.
   scratch.Ensure(index.slots.size());
-  for (const auto& m : mtoks) {
-    if (m.id < 0 || m.role == TokenRole::kNoise) continue;
-    const auto w = static_cast<float>(m.weight);
-    for (uint32_t s : index.tokens[static_cast<size_t>(m.id)].postings) {
+  auto add_postings = [&](const std::vector<uint32_t>& postings, float w) {
+    for (uint32_t s : postings) {
       scratch.token_acc[s] += w;
+      if (scratch.token_hits[s] < UINT8_MAX) ++scratch.token_hits[s];
       scratch.Touch(s);
     }
+  };
+  std::vector<uint32_t> mgrams;
+  double unseen_total = 0;
+  std::string pair;
+  for (size_t i = 0; i < mtoks.size(); ++i) {
+    const MTok& m = mtoks[i];
+    if (m.role == TokenRole::kNoise) continue;
+    if (m.id >= 0) {
+      add_postings(index.tokens[static_cast<size_t>(m.id)].postings, static_cast<float>(m.weight));
+    } else {
+      unseen_total += m.weight;
+      const auto grams = Trigrams(m.text);
+      mgrams.insert(mgrams.end(), grams.begin(), grams.end());
+    }
+    if (i + 1 < mtoks.size() && mtoks[i + 1].role != TokenRole::kNoise) {
+      pair.assign(m.text).append(mtoks[i + 1].text);
+      auto it = index.token_ids.find(pair);
+      if (it != index.token_ids.end()) {
+        add_postings(index.tokens[it->second].postings, static_cast<float>(m.weight + mtoks[i + 1].weight));
+      }
+    }
   }
-  const std::vector<uint32_t> mgrams = Trigrams(compact);
+  std::sort(mgrams.begin(), mgrams.end());
+  mgrams.erase(std::unique(mgrams.begin(), mgrams.end()), mgrams.end());
   // Trigrams held by a large share of a big vendor list say little and cost much: skip them.
   const size_t gram_cap = std::max<size_t>(256, index.live / 8);
   for (uint32_t g : mgrams) {
@@ -495,17 +539,31 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
   std::vector<std::pair<float, uint32_t>> ranked;
   ranked.reserve(scratch.touched.size());
   const auto mtotal = static_cast<float>(std::max(merchant_total, 1e-9));
+  const float gram_share =
+      mgrams.empty() ? 0.0f : static_cast<float>(unseen_total) / mtotal / static_cast<float>(mgrams.size());
+  float best_cheap = 0;
   for (uint32_t s : scratch.touched) {
-    const float shared = scratch.trigram_acc[s];
-    const auto vgrams = static_cast<float>(index.slots[s].trigrams.size());
-    const float tri = shared / std::max(1.0f, static_cast<float>(mgrams.size()) + vgrams - shared);
-    ranked.emplace_back(scratch.token_acc[s] / mtotal + 0.5f * tri, s);
+    // How much of the descriptor the vendor holds, plus how much of the vendor's name was found: among many
+    // vendors sharing `velvet`, the one named just Velvet must make the cut.
+    const float vendor_share = std::min(
+        1.0f, static_cast<float>(scratch.token_hits[s]) / static_cast<float>(index.slots[s].tokens.size()));
+    const float cheap =
+        scratch.token_acc[s] / mtotal + 0.5f * vendor_share + gram_share * scratch.trigram_acc[s];
+    best_cheap = std::max(best_cheap, cheap);
+    ranked.emplace_back(cheap, s);
   }
+  // Vendors far behind the leader (a shared generic word) are not worth ordering.
+  std::erase_if(ranked, [&](const auto& r) { return r.first < 0.4f * best_cheap; });
   scratch.Reset();
   const size_t k = std::min(options_.candidate_limit, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(k), ranked.end(),
-                    [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
-  ranked.resize(k);
+  auto by_rank = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  if (k < ranked.size()) {
+    std::nth_element(ranked.begin(), ranked.begin() + static_cast<long>(k), ranked.end(), by_rank);
+    ranked.resize(k);
+  }
+  std::sort(ranked.begin(), ranked.end(), by_rank);
 
   // Full scores.
   struct Scored {
@@ -530,8 +588,9 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
       const uint32_t vid = slot.tokens[j];
       const std::string& vt = index.tokens[vid].text;
       for (size_t i = 0; i < mtoks.size(); ++i) {
-        double sim = (mtoks[i].id == static_cast<int64_t>(vid)) ? 1.0
-                                                                 : FuzzyTokenSim(mtoks[i].text, vt, i == last_core);
+        double sim = (mtoks[i].id == static_cast<int64_t>(vid))
+                         ? 1.0
+                         : FuzzyTokenSim(mtoks[i].text, vt, i == last_core);
         if (sim > sim_v[j]) {
           sim_v[j] = sim;
           pos_v[j] = i;
@@ -569,8 +628,8 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
     // has another generic word in their place: `WILLOW FALCON MEDIA` is not Willow Falcon Airlines.
     bool conflicting_generic = false;
     for (size_t i = 0; i < mtoks.size(); ++i) {
-      conflicting_generic = conflicting_generic || (mtoks[i].role == TokenRole::kCore && mtoks[i].weak &&
-                                                    sim_m[i] < kMatchedSim);
+      conflicting_generic = conflicting_generic ||
+                            (mtoks[i].role == TokenRole::kCore && mtoks[i].weak && sim_m[i] < kMatchedSim);
     }
     bool any_strong = false, strong_hit = false;
     for (size_t j = 0; j < nv; ++j) {
@@ -582,7 +641,8 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
     bool full = true;
     for (size_t j = 0; j < nv; ++j) {
       const double w = index.VendorTokenWeight(slot.tokens[j]);
-      const bool optional = any_strong && strong_hit && !conflicting_generic && index.tokens[slot.tokens[j]].weak;
+      const bool optional =
+          any_strong && strong_hit && !conflicting_generic && index.tokens[slot.tokens[j]].weak;
       v_total += w;
       v_hit += w * sim_v[j];
       v_denominator += optional ? w * sim_v[j] : w;
@@ -594,16 +654,13 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
     const double inter = (v_hit + m_hit) / 2;
     const double uni = v_total + merchant_total - inter;
     const double jac = uni > 0 ? inter / uni : 0;
-    const double e = JaroWinkler(merchant_form, slot.strong);
+    // The edit-distance measure refines scores that matter; a vendor holding under 30% of the name or the
+    // descriptor is far below any threshold either way.
+    const double e = std::max(cv, cm) >= 0.3 ? JaroWinkler(merchant_form, slot.strong) : 0.0;
     const double s1 = cv * (0.60 + 0.20 * cm + 0.10 * jac + 0.10 * e);
     const double s2 = cm * (0.55 + 0.25 * cv + 0.10 * jac + 0.10 * e);
     double score = std::clamp(std::max(s1, s2), 0.0, 1.0);
     if (!in_order) score *= kOutOfOrderFactor;
-#ifdef MLC_MATCH_DEBUG
-    std::fprintf(stderr, "%s cv=%.3f cm=%.3f j=%.3f e=%.3f s1=%.3f s2=%.3f\n", slot.name.c_str(), cv, cm, jac, e, s1, s2);
-    for (size_t j = 0; j < nv; ++j) std::fprintf(stderr, "  v %s w=%.3f sim=%.2f\n", index.tokens[slot.tokens[j]].text.c_str(), index.VendorTokenWeight(slot.tokens[j]), sim_v[j]);
-    for (size_t i = 0; i < mtoks.size(); ++i) std::fprintf(stderr, "  m %s w=%.3f sim=%.2f\n", std::string(mtoks[i].text).c_str(), mtoks[i].weight, sim_m[i]);
-#endif
     if (score < 0.01) continue;
     uint64_t covered = 0;
     for (size_t i = 0; i < mtoks.size() && i < 64; ++i) {
@@ -651,10 +708,12 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
   char buf[160];
   if (best.score + kTieEpsilon < thresholds.review_min) {
     result.decision = Decision::kNone;
-    std::snprintf(buf, sizeof buf, "best score %.3f is below review_min %.3f", best.score, thresholds.review_min);
+    std::snprintf(buf, sizeof buf, "best score %.3f is below review_min %.3f", best.score,
+                  thresholds.review_min);
   } else if (best.score + kTieEpsilon < thresholds.auto_accept) {
     result.decision = Decision::kReview;
-    std::snprintf(buf, sizeof buf, "best score %.3f is below auto_accept %.3f", best.score, thresholds.auto_accept);
+    std::snprintf(buf, sizeof buf, "best score %.3f is below auto_accept %.3f", best.score,
+                  thresholds.auto_accept);
   } else if (result.margin + kTieEpsilon < thresholds.min_margin) {
     result.decision = Decision::kReview;
     std::snprintf(buf, sizeof buf, "ambiguous: runner-up within %.3f (needs %.3f)", result.margin,
@@ -664,8 +723,7 @@ MatchResult Matcher::MatchLocked(std::string_view descriptor, const Thresholds& 
     std::snprintf(buf, sizeof buf, "score %.3f, margin %.3f", best.score, result.margin);
   }
   result.reason = buf;
-  if (result.decision == Decision::kReview && rival != nullptr &&
-      result.reason.rfind("ambiguous", 0) == 0) {
+  if (result.decision == Decision::kReview && rival != nullptr && result.reason.rfind("ambiguous", 0) == 0) {
     result.reason += "; runner-up '" + index.slots[rival->slot].name + "'";
   }
   return result;

@@ -14,6 +14,9 @@
 //   J   weighted token-set Jaccard;  E  Jaro-Winkler of the canonical strings.
 // score = max(Cv * (0.60 + 0.20 Cm + 0.10 J + 0.10 E),   -- the vendor's name is in the descriptor
 //             Cm * (0.55 + 0.25 Cv + 0.10 J + 0.10 E))   -- the descriptor is (a truncation of) the name
+// Generic words of a vendor's name (services, airlines; NormalizerTable::weak_words) are optional once a
+// distinctive word matched, unless the descriptor has another generic word in their place; the vendor's
+// words found out of order multiply the score by 0.85.
 // Decision: `auto` when score >= auto_accept and the best beats every competing candidate by min_margin;
 // a candidate whose words are a strict subset of a fully matched best one (Amazon vs Amazon Web Services)
 // does not compete: the most specific vendor wins; but when the descriptor's name reaches the card field's
@@ -21,8 +24,10 @@
 // review_min, else `none`.
 // A wrong auto-match costs more than a review item, so every tie or near tie goes to review.
 //
-// Index: an inverted index on tokens and on character trigrams of the compact name gives candidates; only
-// the top `candidate_limit` of them are scored in full.
+// Index: an inverted index on tokens (and on run-together pairs of descriptor words) gives candidates, and
+// character trigrams of the vendors' compact names find them for descriptor words no vendor has (typos,
+// truncation, run-together names); only the top `candidate_limit` are scored in full. Token weights are
+// computed from live document frequencies at match time, so incremental updates score exactly as a rebuild.
 //
 // Thread safety: Match/MatchAll/VendorName/size may run on any number of threads at once; Build, Upsert and
 // Remove may be called at any time from any thread and exclude readers while they update the index (briefly:

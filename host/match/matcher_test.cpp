@@ -51,7 +51,8 @@ TEST(MatcherFixtures, CasesTableHasZeroWrongAutos) {
   std::map<std::string, std::unique_ptr<Matcher>> matchers;
   for (const auto& [name, list] : doc.at("vendor_lists").items()) {
     std::vector<Vendor> vendors;
-    for (const auto& v : list) vendors.push_back({v.at("id").get<std::string>(), v.at("name").get<std::string>()});
+    for (const auto& v : list)
+      vendors.push_back({v.at("id").get<std::string>(), v.at("name").get<std::string>()});
     matchers[name] = MakeMatcher(vendors);
   }
 
@@ -66,7 +67,8 @@ TEST(MatcherFixtures, CasesTableHasZeroWrongAutos) {
     ASSERT_TRUE(matchers.count(list)) << descriptor << ": unknown vendor list " << list;
     const MatchResult r = matchers[list]->Match(descriptor, Thresholds{});
     std::string candidates;
-    for (const auto& cand : r.candidates) candidates += " " + cand.vendor_id + "=" + std::to_string(cand.score);
+    for (const auto& cand : r.candidates)
+      candidates += " " + cand.vendor_id + "=" + std::to_string(cand.score);
     SCOPED_TRACE(descriptor + " [" + list + "] ->" + candidates + " (" + r.reason + ")");
 
     // A wrong auto-match is the one outcome that must never happen.
@@ -91,13 +93,17 @@ TEST(MatcherFixtures, CasesTableHasZeroWrongAutos) {
   }
   EXPECT_EQ(wrong_autos, 0u);
   EXPECT_EQ(kinds, (std::set<std::string>{"auto", "review", "none"}));
-  std::printf("[ fixture  ] %zu cases: %zu auto, %zu review, %zu none expected; wrong autos: %zu\n", cases.size(),
-              autos, reviews, nones, wrong_autos);
+  std::printf("[ fixture  ] %zu cases: %zu auto, %zu review, %zu none expected; wrong autos: %zu\n",
+              cases.size(), autos, reviews, nones, wrong_autos);
 }
 
 TEST(Matcher, PrefersTheMostSpecificVendor) {
-  auto m = MakeMatcher({{"amzn", "Amazon"}, {"aws", "Amazon Web Services"}, {"uber", "Uber"},
-                        {"eats", "Uber Eats"}, {"g", "Google"}, {"gads", "Google Ads"}});
+  auto m = MakeMatcher({{"amzn", "Amazon"},
+                        {"aws", "Amazon Web Services"},
+                        {"uber", "Uber"},
+                        {"eats", "Uber Eats"},
+                        {"g", "Google"},
+                        {"gads", "Google Ads"}});
   EXPECT_EQ(Outcome(m->Match("AWS EMEA aws.amazon.co", {})), "auto:aws");
   EXPECT_EQ(Outcome(m->Match("AMZN Mktp US*2K4LR0QX2", {})), "auto:amzn");
   EXPECT_EQ(Outcome(m->Match("UBER *EATS", {})), "auto:eats");
@@ -111,7 +117,9 @@ TEST(Matcher, PrefersTheMostSpecificVendor) {
 }
 
 TEST(Matcher, AmbiguityGoesToReview) {
-  auto m = MakeMatcher({{"air", "Delta Air Lines"}, {"dental", "Delta Dental"}, {"a1", "Acme Supplies"},
+  auto m = MakeMatcher({{"air", "Delta Air Lines"},
+                        {"dental", "Delta Dental"},
+                        {"a1", "Acme Supplies"},
                         {"a2", "Acme Supplies Inc"}});
   const MatchResult delta = m->Match("DELTA", {});
   EXPECT_EQ(delta.decision, Decision::kReview);
@@ -203,8 +211,8 @@ TEST(Matcher, IncrementalUpdatesMatchAFreshBuild) {
   EXPECT_EQ(Outcome(m.Match("HERTZ #0291 BOSTON MA", {})), "auto:hertz");
 
   // The incrementally maintained index scores exactly as a fresh one over the same vendors.
-  auto fresh = MakeMatcher({{"uber", "Uber"}, {"eats", "Uber Eats"}, {"bb", "Ritual Coffee Roasters"},
-                            {"hertz", "Hertz"}});
+  auto fresh = MakeMatcher(
+      {{"uber", "Uber"}, {"eats", "Uber Eats"}, {"bb", "Ritual Coffee Roasters"}, {"hertz", "Hertz"}});
   for (const char* d : {"UBER *EATS", "UBER *TRIP", "SQ *RITUAL COFFEE", "HERTZ RENTAL", "RITUAL", "EATS"}) {
     const MatchResult a = m.Match(d, {});
     const MatchResult b = fresh->Match(d, {});
@@ -218,10 +226,13 @@ TEST(Matcher, IncrementalUpdatesMatchAFreshBuild) {
 }
 
 TEST(Matcher, MatchAllEqualsMatchInOrder) {
-  auto m = MakeMatcher({{"uber", "Uber"}, {"eats", "Uber Eats"}, {"lyft", "Lyft"}, {"bb", "Blue Bottle Coffee"}});
+  auto m =
+      MakeMatcher({{"uber", "Uber"}, {"eats", "Uber Eats"}, {"lyft", "Lyft"}, {"bb", "Blue Bottle Coffee"}});
   std::vector<std::string> descriptors;
   for (int i = 0; i < 50; ++i) {
-    descriptors.push_back(i % 3 == 0 ? "UBER *EATS" : i % 3 == 1 ? "LYFT *RIDE" : "SQ *BLUE BOTTLE " + std::to_string(i));
+    descriptors.push_back(i % 3 == 0   ? "UBER *EATS"
+                          : i % 3 == 1 ? "LYFT *RIDE"
+                                       : "SQ *BLUE BOTTLE " + std::to_string(i));
   }
   descriptors.push_back("SHELL OIL");
   const auto all = m->MatchAll(descriptors, {}, 2);
@@ -269,10 +280,12 @@ TEST(Matcher, ConcurrentMatchesWhileVendorsChange) {
 TEST(Matcher, IndexFindsTheVendorAmongManySharingWords) {
   // 3,000 coffee shops share "coffee": the right one must still be among the candidates scored in full.
   std::vector<Vendor> vendors;
-  const char* words[] = {"Red", "Green", "Morning", "Corner", "Harbor", "Summit", "River", "Maple", "Cedar", "Iron"};
+  const char* words[] = {"Red",    "Green", "Morning", "Corner", "Harbor",
+                         "Summit", "River", "Maple",   "Cedar",  "Iron"};
   for (int i = 0; i < 3000; ++i) {
-    vendors.push_back({"c" + std::to_string(i), std::string(words[i % 10]) + " " + words[(i / 10) % 10] + " " +
-                                                    words[(i / 100) % 10] + " Coffee " + std::to_string(i)});
+    vendors.push_back({"c" + std::to_string(i), std::string(words[i % 10]) + " " + words[(i / 10) % 10] +
+                                                    " " + words[(i / 100) % 10] + " Coffee " +
+                                                    std::to_string(i)});
   }
   vendors.push_back({"bb", "Blue Bottle Coffee"});
   auto m = MakeMatcher(vendors);

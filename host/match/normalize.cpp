@@ -11,16 +11,18 @@ namespace mlc::match {
 
 namespace {
 
-bool IsAsciiAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool IsAsciiAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 // Letters of other scripts survive folding as UTF-8 bytes; they count as word characters.
 bool IsWordByte(char c) { return IsAsciiAlnum(c) || static_cast<unsigned char>(c) >= 0x80; }
 
 // U+00C0..U+00FF.
 constexpr std::array<const char*, 64> kLatin1 = {
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",  //
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",   //
     "d", "n", "o", "o", "o", "o", "o",  " ", "o", "u", "u", "u", "u", "y", "th", "ss",  //
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",  //
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",   //
     "d", "n", "o", "o", "o", "o", "o",  " ", "o", "u", "u", "u", "u", "y", "th", "y"};
 
 // U+0100..U+017F (Latin Extended-A) as runs of code points sharing one ASCII form.
@@ -29,12 +31,11 @@ struct FoldRun {
   const char* ascii;
 };
 constexpr std::array<FoldRun, 22> kLatinExtA = {{
-    {0x100, 0x105, "a"},  {0x106, 0x10D, "c"},  {0x10E, 0x111, "d"}, {0x112, 0x11B, "e"},
-    {0x11C, 0x123, "g"},  {0x124, 0x127, "h"},  {0x128, 0x131, "i"}, {0x132, 0x133, "ij"},
-    {0x134, 0x135, "j"},  {0x136, 0x138, "k"},  {0x139, 0x142, "l"}, {0x143, 0x14B, "n"},
-    {0x14C, 0x151, "o"},  {0x152, 0x153, "oe"}, {0x154, 0x159, "r"}, {0x15A, 0x161, "s"},
-    {0x162, 0x167, "t"},  {0x168, 0x173, "u"},  {0x174, 0x175, "w"}, {0x176, 0x178, "y"},
-    {0x179, 0x17E, "z"},  {0x17F, 0x17F, "s"},
+    {0x100, 0x105, "a"}, {0x106, 0x10D, "c"}, {0x10E, 0x111, "d"},  {0x112, 0x11B, "e"},  {0x11C, 0x123, "g"},
+    {0x124, 0x127, "h"}, {0x128, 0x131, "i"}, {0x132, 0x133, "ij"}, {0x134, 0x135, "j"},  {0x136, 0x138, "k"},
+    {0x139, 0x142, "l"}, {0x143, 0x14B, "n"}, {0x14C, 0x151, "o"},  {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},
+    {0x15A, 0x161, "s"}, {0x162, 0x167, "t"}, {0x168, 0x173, "u"},  {0x174, 0x175, "w"},  {0x176, 0x178, "y"},
+    {0x179, 0x17E, "z"}, {0x17F, 0x17F, "s"},
 }};
 
 // Decodes one UTF-8 sequence at text[i]; returns its length (0 if invalid) and the code point.
@@ -78,19 +79,24 @@ const std::set<std::string>& UsStateCodes() {
 // Top-level domains recognised in descriptors (`HELP.UBER.COM`, `aws.amazon.co`, `amazon.co.uk`).
 const std::set<std::string>& KnownTlds() {
   static const std::set<std::string> kTlds = {
-      "com", "net", "org", "io", "co", "ai",  "app", "dev", "biz", "info", "us", "uk", "ca", "de", "fr",
-      "es",  "it",  "nl",  "be", "ch", "at",  "se",  "no",  "dk",  "fi",   "ie", "au", "nz", "jp", "in",
-      "br",  "mx",  "eu",  "tv", "me", "ly",  "gg",  "so",  "to",  "fm",   "cc", "xyz", "edu", "gov"};
+      "com", "net", "org", "io", "co", "ai", "app", "dev", "biz", "info", "us", "uk",  "ca",  "de", "fr",
+      "es",  "it",  "nl",  "be", "ch", "at", "se",  "no",  "dk",  "fi",   "ie", "au",  "nz",  "jp", "in",
+      "br",  "mx",  "eu",  "tv", "me", "ly", "gg",  "so",  "to",  "fm",   "cc", "xyz", "edu", "gov"};
   return kTlds;
 }
 
 int RoleRank(TokenRole r) {
   switch (r) {
-    case TokenRole::kCore: return 0;
-    case TokenRole::kDetail: return 1;
-    case TokenRole::kHint: return 2;
-    case TokenRole::kLocation: return 3;
-    case TokenRole::kNoise: return 4;
+    case TokenRole::kCore:
+      return 0;
+    case TokenRole::kDetail:
+      return 1;
+    case TokenRole::kHint:
+      return 2;
+    case TokenRole::kLocation:
+      return 3;
+    case TokenRole::kNoise:
+      return 4;
   }
   return 4;
 }
@@ -152,8 +158,8 @@ std::string StripPhones(std::string_view text) {
     }
     const bool boundary = last_digit_end >= text.size() || !IsWordByte(text[last_digit_end]);
     const bool phone = boundary && groups >= 2 && digits >= 10 && digits <= 13;
-    const bool local = boundary && groups == 2 && digits == 7 && text.substr(i, last_digit_end - i).size() == 8 &&
-                       text[i + 3] == '-';
+    const bool local = boundary && groups == 2 && digits == 7 &&
+                       text.substr(i, last_digit_end - i).size() == 8 && text[i + 3] == '-';
     if (phone || local) {
       out += ' ';
       i = last_digit_end;
@@ -259,11 +265,16 @@ bool ClassifyDescriptorWord(std::string& word, TokenRole& role, bool opens_segme
 
 std::string_view TokenRoleName(TokenRole role) {
   switch (role) {
-    case TokenRole::kCore: return "core";
-    case TokenRole::kDetail: return "detail";
-    case TokenRole::kHint: return "hint";
-    case TokenRole::kLocation: return "location";
-    case TokenRole::kNoise: return "noise";
+    case TokenRole::kCore:
+      return "core";
+    case TokenRole::kDetail:
+      return "detail";
+    case TokenRole::kHint:
+      return "hint";
+    case TokenRole::kLocation:
+      return "location";
+    case TokenRole::kNoise:
+      return "noise";
   }
   return "core";
 }
@@ -316,8 +327,8 @@ std::vector<std::string> SplitWords(std::string_view folded) {
   std::string cur;
   for (size_t i = 0; i < folded.size(); ++i) {
     const char c = folded[i];
-    const bool joiner = (c == '\'' || c == '&') && !cur.empty() && i + 1 < folded.size() &&
-                        IsWordByte(folded[i + 1]);
+    const bool joiner =
+        (c == '\'' || c == '&') && !cur.empty() && i + 1 < folded.size() && IsWordByte(folded[i + 1]);
     if (IsWordByte(c)) {
       cur += c;
     } else if (!joiner) {
@@ -340,10 +351,9 @@ Normalizer::Normalizer(NormalizerTable table) : table_(std::move(table)) {
     max_city_words_ = std::max(max_city_words_, SplitWords(city).size());
   }
   // Longest pattern first, so `PAYPAL *` is tried before `PP*`-like shorter ones that might also match.
-  std::stable_sort(table_.processor_prefixes.begin(), table_.processor_prefixes.end(),
-                   [](const ProcessorPrefix& a, const ProcessorPrefix& b) {
-                     return a.pattern.size() > b.pattern.size();
-                   });
+  std::stable_sort(
+      table_.processor_prefixes.begin(), table_.processor_prefixes.end(),
+      [](const ProcessorPrefix& a, const ProcessorPrefix& b) { return a.pattern.size() > b.pattern.size(); });
 }
 
 void Normalizer::Tokenize(std::string_view text, TokenRole role, bool descriptor, bool domain_first_is_core,
@@ -396,7 +406,7 @@ void Normalizer::Tokenize(std::string_view text, TokenRole role, bool descriptor
   }
 }
 
-void Normalizer::StripLocationTail(std::vector<Token>& tokens) const {
+size_t Normalizer::StripLocationTail(std::vector<Token>& tokens) const {
   auto core_before = [&](size_t end) {
     for (size_t k = 0; k < end; ++k) {
       if (tokens[k].role == TokenRole::kCore) return true;
@@ -406,7 +416,9 @@ void Normalizer::StripLocationTail(std::vector<Token>& tokens) const {
   size_t end = tokens.size();
   // Trailing noise (a country code, "us") does not hide the state before it.
   while (end > 0 && tokens[end - 1].role == TokenRole::kNoise) --end;
+  size_t state_end = 0;
   if (end >= 2 && UsStateCodes().count(tokens[end - 1].text) && core_before(end - 1)) {
+    state_end = tokens[end - 1].end;
     tokens.erase(tokens.begin() + static_cast<long>(end - 1));
     --end;
   }
@@ -416,9 +428,11 @@ void Normalizer::StripLocationTail(std::vector<Token>& tokens) const {
     for (size_t k = end - n; k < end; ++k) words.push_back(tokens[k].text);
     if (table_.cities.count(Join(words)) && core_before(end - n)) {
       for (size_t k = end - n; k < end; ++k) tokens[k].role = TokenRole::kLocation;
-      break;
+      return 0;
     }
   }
+  // A state code right after the name may as well be the name's cut last word (`TST* JUNIPER VELVET CO`).
+  return state_end;
 }
 
 void Normalizer::ApplyAliases(std::vector<Token>& tokens) const {
@@ -439,8 +453,9 @@ void Normalizer::ApplyAliases(std::vector<Token>& tokens) const {
         const TokenRole role = tokens[i].role;
         size_t end = 0;
         for (size_t k = 0; k < n; ++k) end = std::max(end, tokens[i + k].end);
-        if (it->second.size() != n || !std::equal(it->second.begin(), it->second.end(), tokens.begin() + i,
-                                                  [](const std::string& a, const Token& t) { return a == t.text; })) {
+        if (it->second.size() != n ||
+            !std::equal(it->second.begin(), it->second.end(), tokens.begin() + i,
+                        [](const std::string& a, const Token& t) { return a == t.text; })) {
           changed = true;
         }
         for (const auto& w : it->second) out.push_back({w, role, end});
@@ -481,6 +496,7 @@ Normalized Normalizer::Normalize(std::string_view text, TextKind kind) const {
   }
   std::string_view rest = Trim(folded);
   std::vector<Token> tokens;
+  size_t state_width = 0;
 
   if (descriptor) {
     // A processor prefix at the start.
@@ -518,12 +534,14 @@ Normalized Normalizer::Normalize(std::string_view text, TextKind kind) const {
       remainder = Trim(remainder);
       const size_t prefix_end = static_cast<size_t>(rest.data() - folded.data()) + matched_len;
       if (!matched->merchant.empty()) {
-        for (auto& w : SplitWords(matched->merchant)) tokens.push_back({std::move(w), TokenRole::kCore, prefix_end});
+        for (auto& w : SplitWords(matched->merchant))
+          tokens.push_back({std::move(w), TokenRole::kCore, prefix_end});
         Tokenize(remainder, TokenRole::kDetail, true, false, folded.data(), tokens);
         rest = {};
       } else if (remainder.empty()) {
         // The processor is all there is (`PAYPAL *`): then it is the merchant.
-        for (auto& w : SplitWords(matched->pattern)) tokens.push_back({std::move(w), TokenRole::kCore, prefix_end});
+        for (auto& w : SplitWords(matched->pattern))
+          tokens.push_back({std::move(w), TokenRole::kCore, prefix_end});
         rest = {};
       } else {
         rest = remainder;
@@ -551,16 +569,17 @@ Normalized Normalizer::Normalize(std::string_view text, TextKind kind) const {
         }
       }
     }
-    StripLocationTail(tokens);
+    state_width = StripLocationTail(tokens);
   } else {
     Tokenize(rest, TokenRole::kCore, false, true, folded.data(), tokens);
   }
 
   ApplyAliases(tokens);
-  size_t name_width = 0;
+  size_t name_width = state_width;
   if (descriptor) {
     for (const auto& t : tokens) {
-      if (t.role == TokenRole::kCore || t.role == TokenRole::kDetail) name_width = std::max(name_width, t.end);
+      if (t.role == TokenRole::kCore || t.role == TokenRole::kDetail)
+        name_width = std::max(name_width, t.end);
     }
   }
   StripLegalSuffixes(tokens);
@@ -578,7 +597,8 @@ Normalized Normalizer::Normalize(std::string_view text, TextKind kind) const {
   Normalized n;
   n.name_width = name_width;
   for (auto& t : tokens) {
-    auto it = std::find_if(n.tokens.begin(), n.tokens.end(), [&](const Token& u) { return u.text == t.text; });
+    auto it =
+        std::find_if(n.tokens.begin(), n.tokens.end(), [&](const Token& u) { return u.text == t.text; });
     if (it == n.tokens.end()) {
       n.tokens.push_back(std::move(t));
     } else if (RoleRank(t.role) < RoleRank(it->role)) {

@@ -5,7 +5,7 @@
 //   MLC_RETURN_IF_ERROR(table.MergeJson(operator_file_text));   // optional operator extensions
 //   mlc::match::Normalizer norm(std::move(table));
 //   auto n = norm.Normalize("UBER   *TRIP HELP.UBER.COM", mlc::match::TextKind::kDescriptor);
-//   // n.canonical == "uber trip"; tokens: uber (core), trip (noise); the domain hint `uber` merged into uber
+//   // n.canonical == "uber"; tokens: uber (core), trip (noise); the domain hint `uber` merged into uber
 //
 // What a descriptor loses or gains, in order: case and accents (UTF-8; Latin-1 and Latin Extended-A are
 // folded to ASCII, combining marks dropped), a processor prefix (`SQ *`, `TST*`, `PAYPAL *`; a brand prefix
@@ -49,7 +49,7 @@ std::string_view TokenRoleName(TokenRole role);
 struct Token {
   std::string text;  // lower-case ASCII letters/digits (other scripts are kept as UTF-8)
   TokenRole role = TokenRole::kCore;
-  size_t end = 0;    // descriptors: offset just past the word's chunk in the folded text
+  size_t end = 0;  // descriptors: offset just past the word's chunk in the folded text
 };
 
 enum class TextKind : uint8_t { kDescriptor, kVendorName };
@@ -114,7 +114,8 @@ class Normalizer {
  private:
   void Tokenize(std::string_view text, TokenRole role, bool descriptor, bool domain_first_is_core,
                 const char* origin, std::vector<Token>& out) const;
-  void StripLocationTail(std::vector<Token>& tokens) const;
+  // Returns the end of a stripped state code that directly followed the name (0 if none).
+  size_t StripLocationTail(std::vector<Token>& tokens) const;
   void ApplyAliases(std::vector<Token>& tokens) const;
   void StripLegalSuffixes(std::vector<Token>& tokens) const;
 

@@ -96,14 +96,16 @@ std::string FoldPattern(std::string_view text) {
   return out;
 }
 
-Status MergeWordList(const nlohmann::json& value, std::string_view key, bool phrases, std::set<std::string>& out) {
+Status MergeWordList(const nlohmann::json& value, std::string_view key, bool phrases,
+                     std::set<std::string>& out) {
   if (!value.is_array()) return Status::Invalid(std::string(key) + ": expected an array of strings");
   for (size_t i = 0; i < value.size(); ++i) {
     const auto& v = value[i];
     const std::string where = std::string(key) + "[" + std::to_string(i) + "]";
     if (!v.is_string()) return Status::Invalid(where + ": expected a string");
     const std::string folded = FoldPhrase(v.get<std::string>());
-    if (folded.empty()) return Status::Invalid(where + ": '" + v.get<std::string>() + "' has no letters or digits");
+    if (folded.empty())
+      return Status::Invalid(where + ": '" + v.get<std::string>() + "' has no letters or digits");
     if (!phrases && folded.find(' ') != std::string::npos) {
       return Status::Invalid(where + ": '" + v.get<std::string>() + "' must be a single word");
     }
@@ -154,7 +156,8 @@ Status NormalizerTable::MergeJson(std::string_view json_text) {
             if (k != "prefix" && k != "merchant") return Status::Invalid(where + ": unknown key '" + k + "'");
           }
           auto pit = v.find("prefix");
-          if (pit == v.end() || !pit->is_string()) return Status::Invalid(where + ": 'prefix' must be a string");
+          if (pit == v.end() || !pit->is_string())
+            return Status::Invalid(where + ": 'prefix' must be a string");
           p.pattern = FoldPattern(pit->get<std::string>());
           auto mit = v.find("merchant");
           if (mit != v.end()) {
@@ -165,7 +168,8 @@ Status NormalizerTable::MergeJson(std::string_view json_text) {
         } else {
           return Status::Invalid(where + ": expected a string or {\"prefix\", \"merchant\"}");
         }
-        if (SplitWords(p.pattern).empty()) return Status::Invalid(where + ": the prefix has no letters or digits");
+        if (SplitWords(p.pattern).empty())
+          return Status::Invalid(where + ": the prefix has no letters or digits");
         bool replaced = false;
         for (auto& existing : next.processor_prefixes) {
           if (existing.pattern == p.pattern) {
@@ -186,9 +190,10 @@ Status NormalizerTable::MergeJson(std::string_view json_text) {
     } else if (key == "cities") {
       MLC_RETURN_IF_ERROR(MergeWordList(value, key, true, next.cities));
     } else {
-      return Status::Invalid("unknown key '" + key +
-                             "' (expected aliases, processor_prefixes, legal_suffixes, noise_words, weak_words, "
-                             "cities, stopwords)");
+      return Status::Invalid(
+          "unknown key '" + key +
+          "' (expected aliases, processor_prefixes, legal_suffixes, noise_words, weak_words, "
+          "cities, stopwords)");
     }
   }
   *this = std::move(next);

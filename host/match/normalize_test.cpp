@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -61,10 +62,10 @@ TEST(Normalize, DescriptorTable) {
       {"FOREVER 21 #1234", "forever"},                          // a short number after it is noise
       {"STARBUCKS STORE 12345", "starbucks"},                   //
       {"HILTON GARDEN INN NEW YORK NY", "hilton garden inn new york"},
-      {"CALL 1-800-555-0100 ACME", "call acme"},                // a phone number with a country code
-      {"(415) 555-0100 ACME", "acme"},                          //
-      {"AT&T*BILL PAYMENT", "att"},                             // '&' inside a word joins it
-      {"#1234 0062345678901", ""},                              // nothing left
+      {"CALL 1-800-555-0100 ACME", "call acme"},  // a phone number with a country code
+      {"(415) 555-0100 ACME", "acme"},            //
+      {"AT&T*BILL PAYMENT", "att"},               // '&' inside a word joins it
+      {"#1234 0062345678901", ""},                // nothing left
       {"", ""},
       {"   ", ""},
   };
@@ -75,7 +76,8 @@ TEST(Normalize, DescriptorTable) {
 
 TEST(Normalize, DescriptorRoles) {
   const Normalizer norm = DefaultNormalizer();
-  EXPECT_EQ(Roles(norm.Normalize("UBER   *TRIP HELP.UBER.COM", TextKind::kDescriptor)), "uber:core trip:noise");
+  EXPECT_EQ(Roles(norm.Normalize("UBER   *TRIP HELP.UBER.COM", TextKind::kDescriptor)),
+            "uber:core trip:noise");
   EXPECT_EQ(Roles(norm.Normalize("ADOBE *CREATIVE CLOUD", TextKind::kDescriptor)),
             "adobe:core creative:detail cloud:detail");
   EXPECT_EQ(Roles(norm.Normalize("MARRIOTT SAN FRANCISCO CA", TextKind::kDescriptor)),
@@ -105,7 +107,8 @@ TEST(Normalize, VendorNamesKeepDigitsAndCities) {
   EXPECT_EQ(norm.Normalize("Forever 21, Inc.", TextKind::kVendorName).canonical, "forever 21");
   EXPECT_EQ(norm.Normalize("San Francisco Chronicle", TextKind::kVendorName).canonical,
             "san francisco chronicle");
-  EXPECT_EQ(norm.Normalize("Amazon Web Services, Inc.", TextKind::kVendorName).canonical, "amazon web services");
+  EXPECT_EQ(norm.Normalize("Amazon Web Services, Inc.", TextKind::kVendorName).canonical,
+            "amazon web services");
   EXPECT_EQ(norm.Normalize("AWS", TextKind::kVendorName).canonical, "amazon web services");
   EXPECT_EQ(norm.Normalize("Facebook", TextKind::kVendorName).canonical, "meta");
   EXPECT_EQ(norm.Normalize("monday.com Ltd.", TextKind::kVendorName).canonical, "monday");
@@ -123,14 +126,42 @@ TEST(Normalize, FoldsLatinAccentsAndKeepsOtherScripts) {
   EXPECT_EQ(Normalizer::Fold("ÆØÅ æøå Œuvre ÿ Þór"), "aeoa aeoa oeuvre y thor");
   EXPECT_EQ(Normalizer::Fold("Łódź Żółć Šťastný Ğüneş İstanbul"), "lodz zolc stastny gunes istanbul");
   EXPECT_EQ(Normalizer::Fold("Ĳssel ŉ ſ"), "ijssel n s");
-  EXPECT_EQ(Normalizer::Fold("Cafe\xCC\x81"), "cafe");             // decomposed e + combining acute
-  EXPECT_EQ(Normalizer::Fold("Joe\xE2\x80\x99s"), "joe's");        // typographic apostrophe
-  EXPECT_EQ(Normalizer::Fold("A\xC2\xA0" "B"), "a b");              // no-break space
-  EXPECT_EQ(Normalizer::Fold("Москва"), "Москва");                 // kept, not mangled
-  EXPECT_EQ(Normalizer::Fold("bad\xFF\xC3" "byte"), "bad  byte");  // invalid bytes become separators
+  EXPECT_EQ(Normalizer::Fold("Cafe\xCC\x81"), "cafe");       // decomposed e + combining acute
+  EXPECT_EQ(Normalizer::Fold("Joe\xE2\x80\x99s"), "joe's");  // typographic apostrophe
+  EXPECT_EQ(Normalizer::Fold("A\xC2\xA0"
+                             "B"),
+            "a b");                                 // no-break space
+  EXPECT_EQ(Normalizer::Fold("Москва"), "Москва");  // kept, not mangled
+  EXPECT_EQ(Normalizer::Fold("bad\xFF\xC3"
+                             "byte"),
+            "bad  byte");  // invalid bytes become separators
   const Normalizer norm = DefaultNormalizer();
   EXPECT_EQ(norm.Normalize("SOCIÉTÉ GÉNÉRALE S.A.", TextKind::kVendorName).canonical, "societe generale");
   EXPECT_EQ(norm.Normalize("MÜLLER GMBH BERLIN", TextKind::kDescriptor).canonical, "muller berlin");
+}
+
+TEST(Normalize, ArbitraryBytesNeverBreakIt) {
+  // Descriptors come from card networks and vendors: any bytes must give a well-formed result.
+  const Normalizer norm = DefaultNormalizer();
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  const std::string alphabet = "AZaz09 *#.-/&'()+,SQTP\xC3\xA9\xC5\x81\xE2\x80\x99\xFF\xCC\x81";
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    const size_t len = next() % 40;
+    for (size_t k = 0; k < len; ++k) {
+      text += (next() % 4 == 0) ? static_cast<char>(next() % 256) : alphabet[next() % alphabet.size()];
+    }
+    for (TextKind kind : {TextKind::kDescriptor, TextKind::kVendorName}) {
+      const Normalized n = norm.Normalize(text, kind);
+      EXPECT_EQ(n.canonical.find("  "), std::string::npos) << text;
+      EXPECT_TRUE(n.canonical.empty() || (n.canonical.front() != ' ' && n.canonical.back() != ' ')) << text;
+      for (const auto& t : n.tokens) EXPECT_FALSE(t.text.empty()) << text;
+    }
+  }
 }
 
 TEST(NormalizerTable, DefaultsParse) {
@@ -163,7 +194,8 @@ TEST(NormalizerTable, OperatorExtensions) {
   EXPECT_EQ(norm.Normalize("FB ADS", TextKind::kDescriptor).canonical, "fb ads");
   EXPECT_EQ(norm.Normalize("ACME ZZ FILLER TOOLS", TextKind::kDescriptor).canonical, "acme tools");
   EXPECT_EQ(norm.Normalize("XP *JOES DINER", TextKind::kDescriptor).canonical, "joes diner");
-  EXPECT_EQ(Roles(norm.Normalize("ACMEPAY* ORDER 55", TextKind::kDescriptor)), "acme:core pay:core order:noise 55:noise");
+  EXPECT_EQ(Roles(norm.Normalize("ACMEPAY* ORDER 55", TextKind::kDescriptor)),
+            "acme:core pay:core order:noise 55:noise");
   EXPECT_EQ(Roles(norm.Normalize("WINERY TASTING WALNUT CREEK CA", TextKind::kDescriptor)),
             "winery:core tasting:noise walnut:location creek:location");
   EXPECT_EQ(norm.Normalize("Schmidt KG", TextKind::kVendorName).canonical, "schmidt");
@@ -188,7 +220,8 @@ TEST(NormalizerTable, BadExtensionsAreRefusedWithReasonAndChangeNothing) {
       {R"({"noise_words": ["two words"]})", "noise_words[0]: 'two words' must be a single word"},
       {R"({"cities": [1]})", "cities[0]: expected a string"},
       {R"({"processor_prefixes": [{"merchant": "x"}]})", "processor_prefixes[0]: 'prefix' must be a string"},
-      {R"({"processor_prefixes": [{"prefix": "X*", "what": 1}]})", "processor_prefixes[0]: unknown key 'what'"},
+      {R"({"processor_prefixes": [{"prefix": "X*", "what": 1}]})",
+       "processor_prefixes[0]: unknown key 'what'"},
       {R"({"processor_prefixes": ["**"]})", "processor_prefixes[0]: the prefix has no letters or digits"},
   };
   for (const auto& b : bad) {

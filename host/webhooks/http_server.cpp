@@ -3,7 +3,6 @@
 #include "webhooks/http_server.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <condition_variable>
 #include <deque>
@@ -40,6 +39,7 @@ using tcp = net::ip::tcp;
 // destroy the reply before the client has read it.
 constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr size_t kLingerBytes = size_t{4} << 20;
+constexpr size_t kDiscardBytes = 16384;
 // How long Stop waits for connections to close after closing them, before stopping the I/O threads.
 constexpr std::chrono::milliseconds kCloseGrace{1000};
 // Pause before accepting again after accept() failed (e.g. out of file descriptors): not a busy loop.
@@ -333,6 +333,8 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class State { kIdle, kHeader, kBody, kHandling, kWriting, kLingering, kClosed };
 
   void ReadRequest() {
+    // A large body leaves a large buffer behind; give it back before a possibly long idle wait.
+    if (buffer_.size() == 0 && buffer_.capacity() > 65536) buffer_.shrink_to_fit();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
     parser_->body_limit(core_->options.max_body_bytes);
@@ -524,6 +526,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Half-close, then read and drop what the client still sends (bounded in time and bytes), then close.
   void Linger() {
     state_ = State::kLingering;
+    if (!discard_) discard_ = std::make_unique<char[]>(kDiscardBytes);
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(std::min<std::chrono::milliseconds>(kLingerTime, core_->options.io_timeout));
@@ -531,7 +534,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void LingerRead() {
-    stream_.async_read_some(net::buffer(discard_),
+    stream_.async_read_some(net::buffer(discard_.get(), kDiscardBytes),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->lingered_ += n;
                               if (ec || self->lingered_ > kLingerBytes || self->state_ == State::kClosed)
@@ -563,7 +566,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t seq_ = 0;
   int64_t received_at_ms_ = 0;
   std::string remote_;
-  std::array<char, 16384> discard_{};
+  std::unique_ptr<char[]> discard_;  // allocated only while lingering: idle sessions stay small
   size_t lingered_ = 0;
 };
 

@@ -158,7 +158,7 @@ class HttpServer {
   // Graceful stop: stops accepting, closes idle connections and those still sending a request, lets
   // requests already being handled finish and be answered (with Connection: close) until `deadline`,
   // then closes whatever is left and joins the threads. Idempotent. Handlers that are still running at the
-  // deadline are waited for (their late answers go nowhere).
+  // deadline are waited for (their late answers go nowhere). Must not be called from a handler.
   void Stop(std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
   struct Stats {

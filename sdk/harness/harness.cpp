@@ -33,11 +33,20 @@
 
 namespace mlc::harness {
 
-const std::vector<std::string> kCheckNames = {
-    "manifest",         "check_good_credentials", "check_bad_credentials", "read_full",
-    "read_incremental", "read_cursor_from_future", "write_idempotent",     "write_lost_response",
-    "webhook_good",     "webhook_forged",         "webhook_stale",         "webhook_replayed",
-    "rate_limit_429_storm", "token_expiry_mid_run"};
+const std::vector<std::string> kCheckNames = {"manifest",
+                                              "check_good_credentials",
+                                              "check_bad_credentials",
+                                              "read_full",
+                                              "read_incremental",
+                                              "read_cursor_from_future",
+                                              "write_idempotent",
+                                              "write_lost_response",
+                                              "webhook_good",
+                                              "webhook_forged",
+                                              "webhook_stale",
+                                              "webhook_replayed",
+                                              "rate_limit_429_storm",
+                                              "token_expiry_mid_run"};
 
 namespace {
 
@@ -100,7 +109,8 @@ class SandboxControl {
     auto r = client_.Send(method, base_ + path, {}, text);
     if (!r.ok()) return r.status().Wrap(method + " " + path);
     if (r->status != 200) {
-      return Status::Error(method + " " + path + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 300));
+      return Status::Error(method + " " + path + ": HTTP " + std::to_string(r->status) + " " +
+                           r->body.substr(0, 300));
     }
     auto doc = r->Json();
     if (!doc.ok()) return doc.status().Wrap(method + " " + path);
@@ -112,7 +122,8 @@ class SandboxControl {
     MLC_ASSIGN_OR_RETURN(json doc, Call("GET", "/_sandbox/objects/" + type));
     if (doc.is_array()) return static_cast<int64_t>(doc.size());
     for (const char* key : {"items", "data", "objects"}) {
-      if (doc.is_object() && doc.contains(key) && doc[key].is_array()) return static_cast<int64_t>(doc[key].size());
+      if (doc.is_object() && doc.contains(key) && doc[key].is_array())
+        return static_cast<int64_t>(doc[key].size());
     }
     return Status::Error("/_sandbox/objects/" + type + " is not a list");
   }
@@ -253,7 +264,8 @@ std::string RecordId(const json& record) {
 
 // Reads `stream` from `cursor` until has_more is false.
 ReadOutcome ReadAll(loader::PluginInstance& inst, const std::string& stream, const json& cursor,
-                    std::optional<int64_t> limit = std::nullopt, std::optional<std::string> since = std::nullopt) {
+                    std::optional<int64_t> limit = std::nullopt,
+                    std::optional<std::string> since = std::nullopt) {
   ReadOutcome out;
   out.end_cursor = cursor;
   std::set<std::string> seen;
@@ -263,7 +275,8 @@ ReadOutcome ReadAll(loader::PluginInstance& inst, const std::string& stream, con
     if (limit) request["limit"] = *limit;
     if (since && current.is_null()) request["since"] = *since;
     Result<json> reply = inst.Read(request);
-    for (int retry = 0; !reply.ok() && reply.status().code() == Code::kRetry && retry < kPageRetries; ++retry) {
+    for (int retry = 0; !reply.ok() && reply.status().code() == Code::kRetry && retry < kPageRetries;
+         ++retry) {
       ++out.page_retries;
       reply = inst.Read(request);
     }
@@ -296,7 +309,8 @@ ReadOutcome ReadAll(loader::PluginInstance& inst, const std::string& stream, con
     }
     current = next;
   }
-  out.status = Status::Error("read of '" + stream + "' did not finish within " + std::to_string(kMaxPages) + " pages");
+  out.status =
+      Status::Error("read of '" + stream + "' did not finish within " + std::to_string(kMaxPages) + " pages");
   return out;
 }
 
@@ -315,9 +329,14 @@ class Suite {
 
   std::vector<CheckResult> Run() {
     if (!CheckManifest()) return SkipRest("the plugin could not be loaded");
-    if (Status s = SetUp(); !s.ok()) return FailRest("setup: " + s.message());
+    if (Status s = SetUp(); !s.ok()) {
+      // One cause, reported once: the first check that needed the setup fails, the rest are not run.
+      Fail(kCheckNames[results_.size()], "setup: " + s.message());
+      return SkipRest("setup failed");
+    }
     CheckGoodCredentials();
-    if (instance_ == nullptr) return SkipRest("no instance of the plugin could be opened with good credentials");
+    if (instance_ == nullptr)
+      return SkipRest("no instance of the plugin could be opened with good credentials");
     CheckBadCredentials();
     ReadFull();
     ReadIncremental();
@@ -337,7 +356,9 @@ class Suite {
     results_.push_back(r);
     if (emit_) emit_(r);
   }
-  void Pass(const std::string& name, std::string detail = {}) { Report(name, Outcome::kPass, std::move(detail)); }
+  void Pass(const std::string& name, std::string detail = {}) {
+    Report(name, Outcome::kPass, std::move(detail));
+  }
   void Fail(const std::string& name, std::string reason) { Report(name, Outcome::kFail, std::move(reason)); }
   void Skip(const std::string& name, std::string why) { Report(name, Outcome::kSkip, std::move(why)); }
   std::vector<CheckResult> RestAs(Outcome outcome, const std::string& why) {
@@ -345,7 +366,6 @@ class Suite {
     return results_;
   }
   std::vector<CheckResult> SkipRest(const std::string& why) { return RestAs(Outcome::kSkip, why); }
-  std::vector<CheckResult> FailRest(const std::string& why) { return RestAs(Outcome::kFail, why); }
 
   // ---- manifest facts ----
   std::string AuthKind() const {
@@ -383,8 +403,10 @@ class Suite {
       return false;
     }
     manifest_ = *manifest;
-    const std::string schema = opts_.schema_dir.empty() ? loader::DefaultManifestSchemaPath()
-                                                        : (std::filesystem::path(opts_.schema_dir) / "manifest.schema.json").string();
+    const std::string schema =
+        opts_.schema_dir.empty()
+            ? loader::DefaultManifestSchemaPath()
+            : (std::filesystem::path(opts_.schema_dir) / "manifest.schema.json").string();
     if (Status s = loader::ValidateManifest(manifest_, schema); !s.ok()) {
       Fail(name, s.message());
       return false;
@@ -409,7 +431,8 @@ class Suite {
       return false;
     }
     if (!report.refused.empty() || report.loaded.empty()) {
-      Fail(name, "the loader refused it: " + (report.refused.empty() ? "nothing loaded" : report.refused[0].reason));
+      Fail(name, "the loader refused it: " +
+                     (report.refused.empty() ? "nothing loaded" : report.refused[0].reason));
       return false;
     }
     plugin_ = report.loaded[0];
@@ -453,8 +476,12 @@ class Suite {
       MLC_ASSIGN_OR_RETURN(json file, ReadJsonFile(opts_.credentials_path));
       if (!file.is_object()) return Status::Invalid(opts_.credentials_path + ": expected a JSON object");
       good.settings = file.value("settings", json::object());
-      for (const auto& [k, v] : file.value("secrets", json::object()).items()) {
-        if (!v.is_string()) return Status::Invalid(opts_.credentials_path + ": secret '" + k + "' must be a string");
+      const json secrets = file.value("secrets", json::object());
+      if (!secrets.is_object())
+        return Status::Invalid(opts_.credentials_path + ": \"secrets\" must be an object");
+      for (const auto& [k, v] : secrets.items()) {
+        if (!v.is_string())
+          return Status::Invalid(opts_.credentials_path + ": secret '" + k + "' must be a string");
         good.secrets[k] = v.get<std::string>();
       }
       if (file.contains("webhook_secret") && file["webhook_secret"].is_string())
@@ -468,14 +495,16 @@ class Suite {
       const json extra = HarnessInfo("settings");
       if (extra.is_object()) good.settings.update(extra);
     } else {
-      return Status::Invalid("--credentials is required with --base-url when the API has no /_sandbox/ control API");
+      return Status::Invalid(
+          "--credentials is required with --base-url when the API has no /_sandbox/ control API");
     }
     const json props = manifest_.value("settings_schema", json::object()).value("properties", json::object());
     if (props.is_object() && props.contains("base_url") && !good.settings.contains("base_url"))
       good.settings["base_url"] = base_url_;
     if (webhook_secret_.empty()) {
       const json webhook = HarnessInfo("webhook");
-      if (webhook.contains("secret") && webhook["secret"].is_string()) webhook_secret_ = webhook["secret"].get<std::string>();
+      if (webhook.contains("secret") && webhook["secret"].is_string())
+        webhook_secret_ = webhook["secret"].get<std::string>();
     }
     for (const auto& [k, v] : good.secrets) redact::RegisterSecret(v);
     if (!webhook_secret_.empty()) redact::RegisterSecret(webhook_secret_);
@@ -484,7 +513,8 @@ class Suite {
     Credentials bad = good;
     const json auth = manifest_.value("auth", json::object());
     for (const json& field : auth.value("secret_fields", json::array())) {
-      if (field.is_string()) bad.secrets[field.get<std::string>()] = "mlc-harness-wrong-" + field.get<std::string>();
+      if (field.is_string())
+        bad.secrets[field.get<std::string>()] = "mlc-harness-wrong-" + field.get<std::string>();
     }
     has_bad_credentials_ = AuthKind() != "none";
 
@@ -501,7 +531,8 @@ class Suite {
     instance_ = *inst;
     auto reply = instance_->Check();
     if (!reply.ok()) return Fail(name, "check answered " + Describe(reply.status()));
-    if (!reply->is_object() || reply->value("ok", false) != true) return Fail(name, "check answered without \"ok\": true");
+    if (!reply->is_object() || reply->value("ok", false) != true)
+      return Fail(name, "check answered without \"ok\": true");
     Pass(name, "OK " + reply->value("account", json::object()).dump());
   }
 
@@ -543,8 +574,8 @@ class Suite {
       }
       end_cursors_[s] = r.end_cursor;
       for (const json& rec : r.records) seen_[s].insert(RecordId(rec));
-      notes.push_back(s + ": " + std::to_string(r.records.size()) + " in " + std::to_string(r.pages) + " page(s)" +
-                      (expected >= 0 ? " = emulator" : ""));
+      notes.push_back(s + ": " + std::to_string(r.records.size()) + " in " + std::to_string(r.pages) +
+                      " page(s)" + (expected >= 0 ? " = emulator" : ""));
     }
     std::string detail;
     for (const auto& n : notes) detail += (detail.empty() ? "" : "; ") + n;
@@ -591,10 +622,13 @@ class Suite {
       if (!fresh.duplicates.empty()) return Fail(name, s + ": record " + fresh.duplicates[0] + " came twice");
       int64_t unseen = 0;
       for (const json& rec : fresh.records) unseen += seen_[s].insert(RecordId(rec)).second ? 1 : 0;
-      if (fresh.records.empty()) return Fail(name, s + ": the records the sandbox event added never appeared");
+      if (fresh.records.empty())
+        return Fail(name, s + ": the records the sandbox event added never appeared");
       if (added > 0 && unseen != added) {
-        return Fail(name, s + ": the event added " + std::to_string(added) + " record(s) but the incremental read "
-                              "brought " + std::to_string(unseen) + " new one(s)");
+        return Fail(name, s + ": the event added " + std::to_string(added) +
+                              " record(s) but the incremental read "
+                              "brought " +
+                              std::to_string(unseen) + " new one(s)");
       }
       end_cursors_[s] = fresh.end_cursor;
       notes.push_back(s + ": nothing new from the end cursor, then " + std::to_string(fresh.records.size()) +
@@ -608,7 +642,8 @@ class Suite {
 
   void ReadCursorFromFuture() {
     const std::string name = "read_cursor_from_future";
-    const std::string future = sandbox::FormatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(24 * 365));
+    const std::string future =
+        sandbox::FormatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(24 * 365));
     std::vector<std::string> notes;
     bool any = false;
     // With the control API, resetting the emulator to its seed makes every saved end cursor point past data
@@ -630,16 +665,22 @@ class Suite {
         cursors.emplace_back("its end cursor after a sandbox reset", end_cursors_[s]);
       for (const auto& [what, cursor] : cursors) {
         ReadOutcome r = ReadAll(*instance_, s, cursor);
-        if (!r.status.ok() && r.status.code() != Code::kInvalid) return Fail(name, s + " from " + what + ": " + Describe(r.status));
-        if (!r.duplicates.empty()) return Fail(name, s + " from " + what + ": record " + r.duplicates[0] + " came twice");
-        notes.push_back(s + " from " + what + ": " +
-                        (r.status.ok() ? "OK, " + std::to_string(r.records.size()) + " record(s)" : "INVALID"));
+        if (!r.status.ok() && r.status.code() != Code::kInvalid)
+          return Fail(name, s + " from " + what + ": " + Describe(r.status));
+        if (!r.duplicates.empty())
+          return Fail(name, s + " from " + what + ": record " + r.duplicates[0] + " came twice");
+        notes.push_back(
+            s + " from " + what + ": " +
+            (r.status.ok() ? "OK, " + std::to_string(r.records.size()) + " record(s)" : "INVALID"));
       }
       // `since` a year ahead, without a cursor.
       ReadOutcome r = ReadAll(*instance_, s, json(), std::nullopt, future);
-      if (!r.status.ok() && r.status.code() != Code::kInvalid) return Fail(name, s + " since a year ahead: " + Describe(r.status));
-      if (!r.duplicates.empty()) return Fail(name, s + " since a year ahead: record " + r.duplicates[0] + " came twice");
-      notes.push_back(s + " since a year ahead: " + (r.status.ok() ? "OK, " + std::to_string(r.records.size()) + " record(s)" : "INVALID"));
+      if (!r.status.ok() && r.status.code() != Code::kInvalid)
+        return Fail(name, s + " since a year ahead: " + Describe(r.status));
+      if (!r.duplicates.empty())
+        return Fail(name, s + " since a year ahead: record " + r.duplicates[0] + " came twice");
+      notes.push_back(s + " since a year ahead: " +
+                      (r.status.ok() ? "OK, " + std::to_string(r.records.size()) + " record(s)" : "INVALID"));
     }
     if (!any) return Skip(name, "no declared stream has a cursor");
     std::string detail;
@@ -672,7 +713,8 @@ class Suite {
       if (info.contains("sample") && info["sample"].is_object()) {
         t.object = info["sample"];
       } else {
-        auto sample = ReadJsonFile((std::filesystem::path(SchemaDir()) / "examples" / (t.type + ".example.json")).string());
+        auto sample = ReadJsonFile(
+            (std::filesystem::path(SchemaDir()) / "examples" / (t.type + ".example.json")).string());
         if (!sample.ok()) {
           why = "no sample '" + t.type + "' object (sdk/schemas/examples)";
           continue;
@@ -688,7 +730,8 @@ class Suite {
   }
 
   Result<json> Write(const WriteTarget& t, const std::string& key) {
-    return instance_->Write({{"object_type", t.type}, {"object", t.object}, {"refs", t.refs}, {"idempotency_key", key}});
+    return instance_->Write(
+        {{"object_type", t.type}, {"object", t.object}, {"refs", t.refs}, {"idempotency_key", key}});
   }
 
   Result<int64_t> CountObjects(const WriteTarget& t) {
@@ -708,15 +751,19 @@ class Suite {
     auto second = Write(*target, key);
     if (!second.ok()) return Fail(name, "same write again: " + Describe(second.status()));
     const json id1 = first->value("target_id", json()), id2 = second->value("target_id", json());
-    if (!id1.is_string() || id1.get<std::string>().empty()) return Fail(name, "write answered without a target_id");
-    if (id1 != id2) return Fail(name, "the same idempotency key gave two ids: " + id1.dump() + " and " + id2.dump());
+    if (!id1.is_string() || id1.get<std::string>().empty())
+      return Fail(name, "write answered without a target_id");
+    if (id1 != id2)
+      return Fail(name, "the same idempotency key gave two ids: " + id1.dump() + " and " + id2.dump());
     auto after = CountObjects(*target);
     if (!after.ok()) return Fail(name, after.status().message());
     if (*before >= 0 && *after != *before + 1) {
-      return Fail(name, "two writes with one key left " + std::to_string(*after - *before) + " new " + target->objects);
+      return Fail(name, "two writes with one key left " + std::to_string(*after - *before) + " new " +
+                            target->objects);
     }
-    Pass(name, target->type + " " + id1.get<std::string>() +
-                   (*before >= 0 ? ", one object in the emulator" : " (objects not counted: no control API)"));
+    Pass(name,
+         target->type + " " + id1.get<std::string>() +
+             (*before >= 0 ? ", one object in the emulator" : " (objects not counted: no control API)"));
   }
 
   void WriteLostResponse() {
@@ -724,10 +771,12 @@ class Suite {
     auto target = PickWrite(true);
     if (!target.ok()) return Skip(name, target.status().message());
     if (!HasControl()) return Skip(name, "needs the emulator's control API to drop a response");
-    if (target->route.empty()) return Skip(name, "the emulator names no create route for '" + target->type + "'");
+    if (target->route.empty())
+      return Skip(name, "the emulator names no create route for '" + target->type + "'");
     auto before = CountObjects(*target);
     if (!before.ok()) return Fail(name, before.status().message());
-    if (Status s = control_->Faults({{"routes", {{target->route, {{"commit_then_drop", 1.0}, {"count", kDropFaultCount}}}}}});
+    if (Status s = control_->Faults(
+            {{"routes", {{target->route, {{"commit_then_drop", 1.0}, {"count", kDropFaultCount}}}}}});
         !s.ok()) {
       return Fail(name, "fault injection: " + s.message());
     }
@@ -739,18 +788,22 @@ class Suite {
     const Code code = written.status().code();
     if (code != Code::kUncertain && code != Code::kRetry)
       return Fail(name, "expected UNCERTAIN (or RETRY), got " + Describe(written.status()));
-    auto found = instance_->Lookup({{"object_type", target->type}, {"idempotency_key", key}, {"object", target->object}});
+    auto found = instance_->Lookup(
+        {{"object_type", target->type}, {"idempotency_key", key}, {"object", target->object}});
     if (!found.ok()) return Fail(name, Word(code) + ", then lookup answered " + Describe(found.status()));
     const json id = found->value("target_id", json());
-    if (!id.is_string() || id.get<std::string>().empty()) return Fail(name, "lookup answered without a target_id");
+    if (!id.is_string() || id.get<std::string>().empty())
+      return Fail(name, "lookup answered without a target_id");
     // What the host does next for a found write: nothing. A repeat with the same key must not add one.
     auto again = Write(*target, key);
     if (!again.ok()) return Fail(name, "write after lookup: " + Describe(again.status()));
-    if (again->value("target_id", json()) != id) return Fail(name, "a repeat of the lost write got another id");
+    if (again->value("target_id", json()) != id)
+      return Fail(name, "a repeat of the lost write got another id");
     auto after = CountObjects(*target);
     if (!after.ok()) return Fail(name, after.status().message());
     if (*before >= 0 && *after != *before + 1) {
-      return Fail(name, "the lost write left " + std::to_string(*after - *before) + " new " + target->objects);
+      return Fail(name,
+                  "the lost write left " + std::to_string(*after - *before) + " new " + target->objects);
     }
     Pass(name, Word(code) + " -> lookup found " + id.get<std::string>() + " -> still one object");
   }
@@ -765,7 +818,8 @@ class Suite {
   }
 
   void Webhooks() {
-    const std::vector<std::string> names = {"webhook_good", "webhook_forged", "webhook_stale", "webhook_replayed"};
+    const std::vector<std::string> names = {"webhook_good", "webhook_forged", "webhook_stale",
+                                            "webhook_replayed"};
     auto skip_all = [&](const std::string& why) {
       for (const auto& n : names) Skip(n, why);
     };
@@ -774,7 +828,9 @@ class Suite {
       return skip_all("the manifest declares no webhook scheme");
     auto signer = SignerFor(webhook);
     if (!signer.ok()) return skip_all(signer.status().message());
-    if (webhook_secret_.empty()) return skip_all("no webhook secret (the emulator advertises none; add webhook_secret to --credentials)");
+    if (webhook_secret_.empty())
+      return skip_all(
+          "no webhook secret (the emulator advertises none; add webhook_secret to --credentials)");
 
     // A body as the vendor sends it: a real delivery from the emulator when it can send one, else its sample.
     std::string body;
@@ -832,12 +888,16 @@ class Suite {
       auto forged = (*signer)->Sign(body, "mlc-harness-wrong-secret", now, "msg_harness_forged");
       auto a = forged.ok() ? instance_->Webhook(WebhookRequest(forged->headers, now), forged->body)
                            : Result<json>(forged.status());
-      std::map<std::string, std::string> unsigned_headers = {{"content-type", good->headers.count("content-type") ? good->headers.at("content-type") : "application/json"}};
+      std::map<std::string, std::string> unsigned_headers = {
+          {"content-type",
+           good->headers.count("content-type") ? good->headers.at("content-type") : "application/json"}};
       auto b = instance_->Webhook(WebhookRequest(unsigned_headers, now), good->body);
       if (a.ok() || a.status().code() != Code::kAuth) {
-        Fail(names[1], "a delivery signed with the wrong key answered " + (a.ok() ? std::string("OK") : Describe(a.status())));
+        Fail(names[1], "a delivery signed with the wrong key answered " +
+                           (a.ok() ? std::string("OK") : Describe(a.status())));
       } else if (b.ok() || b.status().code() != Code::kAuth) {
-        Fail(names[1], "an unsigned delivery answered " + (b.ok() ? std::string("OK") : Describe(b.status())));
+        Fail(names[1],
+             "an unsigned delivery answered " + (b.ok() ? std::string("OK") : Describe(b.status())));
       } else {
         Pass(names[1], "wrong key: AUTH; unsigned: AUTH");
       }
@@ -853,9 +913,11 @@ class Suite {
       auto r = stale.ok() ? instance_->Webhook(WebhookRequest(stale->headers, now), stale->body)
                           : Result<json>(stale.status());
       if (r.ok()) {
-        Fail(names[2], "a delivery signed " + std::to_string(tolerance_s + 600) + " s before it arrived was accepted");
+        Fail(names[2],
+             "a delivery signed " + std::to_string(tolerance_s + 600) + " s before it arrived was accepted");
       } else if (r.status().code() == Code::kInvalid || r.status().code() == Code::kAuth) {
-        Pass(names[2], Word(r.status().code()) + " for a delivery " + std::to_string(tolerance_s + 600) + " s old");
+        Pass(names[2],
+             Word(r.status().code()) + " for a delivery " + std::to_string(tolerance_s + 600) + " s old");
       } else {
         Fail(names[2], "expected INVALID, got " + Describe(r.status()));
       }
@@ -876,14 +938,17 @@ class Suite {
       } else {
         std::vector<std::string> first_ids, second_ids;
         for (const json& e : good_events) first_ids.push_back(e.value("id", std::string()));
-        for (const json& e : again->value("events", json::array())) second_ids.push_back(e.value("id", std::string()));
-        const bool ids_ok = std::none_of(first_ids.begin(), first_ids.end(), [](const std::string& s) { return s.empty(); });
+        for (const json& e : again->value("events", json::array()))
+          second_ids.push_back(e.value("id", std::string()));
+        const bool ids_ok =
+            std::none_of(first_ids.begin(), first_ids.end(), [](const std::string& s) { return s.empty(); });
         if (!ids_ok) {
           Fail(names[3], "events without an id cannot be de-duplicated");
         } else if (first_ids != second_ids) {
           Fail(names[3], "the same delivery gave different event ids, so the host could not drop the repeat");
         } else {
-          Pass(names[3], "same event ids (" + first_ids[0] + (first_ids.size() > 1 ? ", ..." : "") + "): the host drops the repeat");
+          Pass(names[3], "same event ids (" + first_ids[0] + (first_ids.size() > 1 ? ", ..." : "") +
+                             "): the host drops the repeat");
         }
       }
     }
@@ -908,7 +973,8 @@ class Suite {
     }
     auto stats_before = control_->Call("GET", "/_sandbox/stats");
     if (!stats_before.ok()) return Fail(name, stats_before.status().message());
-    if (Status f = control_->Faults({{"global", {{"rate_429", kStormRate}, {"count", kStormCount}}}}); !f.ok())
+    if (Status f = control_->Faults({{"global", {{"rate_429", kStormRate}, {"count", kStormCount}}}});
+        !f.ok())
       return Fail(name, "fault injection: " + f.message());
     // Small pages so the storm spreads over many requests.
     ReadOutcome r = ReadAll(*instance_, s, json(), int64_t{10});
@@ -916,15 +982,18 @@ class Suite {
     auto stats_after = control_->Call("GET", "/_sandbox/stats");
     if (!cleared.ok()) return Fail(name, "clearing faults: " + cleared.message());
     if (!stats_after.ok()) return Fail(name, stats_after.status().message());
-    const int64_t served = StatValue(*stats_after, "faults", "429") - StatValue(*stats_before, "faults", "429");
+    const int64_t served =
+        StatValue(*stats_after, "faults", "429") - StatValue(*stats_before, "faults", "429");
     if (!r.status.ok()) return Fail(name, s + " under a 429 storm: " + Describe(r.status));
     if (!r.duplicates.empty()) return Fail(name, s + ": record " + r.duplicates[0] + " came twice");
     if (static_cast<int64_t>(r.records.size()) != expected) {
-      return Fail(name, s + " read " + std::to_string(r.records.size()) + " of " + std::to_string(expected) + " records");
+      return Fail(name, s + " read " + std::to_string(r.records.size()) + " of " + std::to_string(expected) +
+                            " records");
     }
     if (served == 0) return Fail(name, "the emulator served no 429, so nothing was tested");
-    Pass(name, std::to_string(served) + " injected 429s absorbed over " + std::to_string(r.pages) + " pages (" +
-                   std::to_string(r.page_retries) + " page re-reads), all " + std::to_string(expected) + " records");
+    Pass(name, std::to_string(served) + " injected 429s absorbed over " + std::to_string(r.pages) +
+                   " pages (" + std::to_string(r.page_retries) + " page re-reads), all " +
+                   std::to_string(expected) + " records");
   }
 
   // ---- 7. token expiry ----
@@ -945,7 +1014,8 @@ class Suite {
     auto after = instance_->Check();
     auto stats_after = control_->Call("GET", "/_sandbox/stats");
     (void)control_->Call("POST", "/_sandbox/clock", {{"offset_s", 0}});
-    if (!after.ok()) return Fail(name, "the first call after the token expired answered " + Describe(after.status()));
+    if (!after.ok())
+      return Fail(name, "the first call after the token expired answered " + Describe(after.status()));
     int64_t issued = 0;
     if (stats_before.ok() && stats_after.ok()) {
       issued = StatValue(*stats_after, "tokens", "issued") + StatValue(*stats_after, "tokens", "refreshed") -
@@ -953,8 +1023,8 @@ class Suite {
     }
     if (issued <= 0 && session_->refreshes() == refreshes_before)
       return Fail(name, "the call succeeded without a new token, so the expiry was not exercised");
-    Pass(name, "clock +" + std::to_string(advance) + " s: the next call got a new token (" + std::to_string(issued) +
-                   " issued) and succeeded");
+    Pass(name, "clock +" + std::to_string(advance) + " s: the next call got a new token (" +
+                   std::to_string(issued) + " issued) and succeeded");
   }
 
   const Options& opts_;
@@ -1013,7 +1083,8 @@ std::string FormatSummary(const std::vector<CheckResult>& results) {
 }
 
 bool AllPassed(const std::vector<CheckResult>& results) {
-  return std::none_of(results.begin(), results.end(), [](const CheckResult& r) { return r.outcome == Outcome::kFail; });
+  return std::none_of(results.begin(), results.end(),
+                      [](const CheckResult& r) { return r.outcome == Outcome::kFail; });
 }
 
 }  // namespace mlc::harness

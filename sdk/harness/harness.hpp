@@ -57,8 +57,8 @@ struct Options {
 };
 
 // Runs every check in order and returns the results; `emit` (may be empty) sees each result as soon as it
-// is known. Setup failures (an unreadable credentials file, an emulator that will not start) are reported
-// as failed checks, so the result always holds one entry per kCheckNames name.
+// is known. A setup failure (an unreadable credentials file, an emulator that will not start) fails the first
+// check that needed it and skips the rest, so the result always holds one entry per kCheckNames name.
 std::vector<CheckResult> RunSuite(const Options& options, const sandbox::EmulatorRegistry& emulators,
                                   const std::function<void(const CheckResult&)>& emit);
 

@@ -22,6 +22,9 @@
 #ifdef MLC_SANDBOX_HAS_BREX
 #include "brex_emulator.hpp"
 #endif
+#ifdef MLC_SANDBOX_HAS_FRESHBOOKS
+#include "freshbooks_emulator.hpp"
+#endif
 
 int main(int argc, char** argv) {
   mlc::sandbox::EmulatorRegistry emulators;
@@ -31,17 +34,24 @@ int main(int argc, char** argv) {
 #ifdef MLC_SANDBOX_HAS_BREX
   mlc::sandbox::brex::RegisterBrexEmulator(emulators);
 #endif
+#ifdef MLC_SANDBOX_HAS_FRESHBOOKS
+  mlc::sandbox::freshbooks::RegisterFreshBooksEmulator(emulators);
+#endif
 
   CLI::App app{"Runs the ml-connector plugin acceptance suite against an emulator or a vendor sandbox."};
   mlc::harness::Options options;
   std::string log_level = "off";
   bool verbose = false;
-  app.add_option("--plugin", options.plugin_path, "The plugin's shared library")->required()->check(CLI::ExistingFile);
+  app.add_option("--plugin", options.plugin_path, "The plugin's shared library")
+      ->required()
+      ->check(CLI::ExistingFile);
   auto* sandbox = app.add_option("--sandbox", options.sandbox, "Start this vendor's emulator in-process");
-  auto* base_url = app.add_option("--base-url", options.base_url,
-                                  "Run against this API root instead (a running emulator or a vendor sandbox)");
-  app.add_option("--credentials", options.credentials_path,
-                 "With --base-url: JSON {\"settings\": {...}, \"secrets\": {...}, \"webhook_secret\"?: \"...\"}")
+  auto* base_url =
+      app.add_option("--base-url", options.base_url,
+                     "Run against this API root instead (a running emulator or a vendor sandbox)");
+  app.add_option(
+         "--credentials", options.credentials_path,
+         "With --base-url: JSON {\"settings\": {...}, \"secrets\": {...}, \"webhook_secret\"?: \"...\"}")
       ->check(CLI::ExistingFile);
   app.add_option("--seed", options.seed, "Emulator seed (data and fault draws)");
   app.add_option("--records", options.records, "Emulator seed records")->check(CLI::Range(0, 100000));
@@ -60,9 +70,10 @@ int main(int argc, char** argv) {
   }
   mlc::InitLogging(log_level);
 
-  const auto results = mlc::harness::RunSuite(options, emulators, [verbose](const mlc::harness::CheckResult& r) {
-    std::cout << mlc::harness::FormatResult(r, verbose) << std::endl;
-  });
+  const auto results =
+      mlc::harness::RunSuite(options, emulators, [verbose](const mlc::harness::CheckResult& r) {
+        std::cout << mlc::harness::FormatResult(r, verbose) << std::endl;
+      });
   std::cout << mlc::harness::FormatSummary(results) << std::endl;
   return mlc::harness::AllPassed(results) ? 0 : 1;
 }

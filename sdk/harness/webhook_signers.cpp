@@ -104,13 +104,27 @@ void AppendPythonString(std::string_view s, std::string* out) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out->append("\\\""); break;
-        case '\\': out->append("\\\\"); break;
-        case '\n': out->append("\\n"); break;
-        case '\r': out->append("\\r"); break;
-        case '\t': out->append("\\t"); break;
-        case '\b': out->append("\\b"); break;
-        case '\f': out->append("\\f"); break;
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        case '\b':
+          out->append("\\b");
+          break;
+        case '\f':
+          out->append("\\f");
+          break;
         default:
           if (c < 0x20) {
             AppendUtf16Escape(c, out);
@@ -174,7 +188,8 @@ Result<std::unique_ptr<WebhookSigner>> SignerFor(const nlohmann::json& webhook) 
         new FreshBooksSigner(header.empty() ? "X-FreshBooks-Hmac-SHA256" : header));
   }
   if (scheme == "custom") {
-    return std::unique_ptr<WebhookSigner>(new TemplateHmacSigner(header.empty() ? "x-template-signature" : header));
+    return std::unique_ptr<WebhookSigner>(
+        new TemplateHmacSigner(header.empty() ? "x-template-signature" : header));
   }
   return Status::NotFound("the harness has no signer for webhook scheme '" + scheme + "'");
 }

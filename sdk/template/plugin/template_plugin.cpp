@@ -41,7 +41,7 @@
 #ifdef MLC_TEMPLATE_CLIENT_CREDENTIALS
 #define MLC_TEMPLATE_MANIFEST_AUTH \
   R"json({"kind": "client_credentials", "token_url": "{base_url}/oauth/token", "secret_fields": ["client_id", "client_secret"], "refresh_margin_s": 60})json"
-#define MLC_TEMPLATE_MANIFEST_AUTH_SECRETS                                                                 \
+#define MLC_TEMPLATE_MANIFEST_AUTH_SECRETS                                                              \
   R"json({"name": "client_id", "description": "OAuth client id (http mode).", "required": false},)json" \
   R"json({"name": "client_secret", "description": "OAuth client secret (http mode).", "required": false},)json"
 #else
@@ -435,7 +435,8 @@ Status VendorError(const sdk::HttpResponse& r, std::string_view what) {
   }
   if (r.status == 401 || r.status == 403) return Status::Auth(message);
   if (r.status == 429 || r.status >= 500) return Status::Retry(message);
-  if (r.status == 400 || r.status == 404 || r.status == 409 || r.status == 422) return Status::Invalid(message);
+  if (r.status == 400 || r.status == 404 || r.status == 409 || r.status == 422)
+    return Status::Invalid(message);
   return Status::Error(message);
 }
 
@@ -498,9 +499,11 @@ Result<json> ExpenseToVendor(const json& object, const json& refs, const std::st
   if (!decimal.ok()) return decimal.status().Wrap("amount");
   std::string merchant = object.value("merchant", std::string());
   if (merchant.empty() && object.contains("vendor")) merchant = object["vendor"].value("name", std::string());
-  if (merchant.empty()) return Status::Invalid("Template Co needs a merchant (or a vendor name) on every expense");
+  if (merchant.empty())
+    return Status::Invalid("Template Co needs a merchant (or a vendor name) on every expense");
   auto spent = object.find("spent_at");
-  if (spent == object.end() || !spent->is_string()) return Status::Invalid("expense needs spent_at (YYYY-MM-DD)");
+  if (spent == object.end() || !spent->is_string())
+    return Status::Invalid("expense needs spent_at (YYYY-MM-DD)");
   json body = {{"amount", *decimal},
                {"currency", currency},
                {"merchant", merchant},
@@ -541,8 +544,9 @@ class TemplatePlugin : public sdk::Plugin {
       if (!res.success()) return VendorError(res, "GET /v1/me");
       MLC_ASSIGN_OR_RETURN(json me, res.Json());
       return json{{"ok", true},
-                  {"account", {{"name", me.value("company", std::string("Template Co"))},
-                               {"account_id", me.value("account_id", std::string())}}}};
+                  {"account",
+                   {{"name", me.value("company", std::string("Template Co"))},
+                    {"account_id", me.value("account_id", std::string())}}}};
     }
     return json{
         {"ok", true},
@@ -725,8 +729,9 @@ class TemplatePlugin : public sdk::Plugin {
         return Status::Invalid("every webhook event needs a non-empty id and expense_id");
       }
       // Template Co names the event (expense.created, expense.updated); older senders did not.
-      const std::string type = event.contains("type") && event["type"].is_string() ? event["type"].get<std::string>()
-                                                                                  : "expense.updated";
+      const std::string type = event.contains("type") && event["type"].is_string()
+                                   ? event["type"].get<std::string>()
+                                   : "expense.updated";
       out.push_back({{"id", *id}, {"type", type}, {"stream", "expenses"}, {"source_id", *expense_id}});
     }
     return json{{"events", std::move(out)}};
@@ -737,7 +742,8 @@ class TemplatePlugin : public sdk::Plugin {
 
   // `expenses`: Template Co's list in change order; `written`: the expenses created through the API. The
   // cursor is Template Co's own next_cursor, passed back verbatim.
-  Result<json> HttpRead(const std::string& stream, const json& request, const json& cursor, int64_t limit) const {
+  Result<json> HttpRead(const std::string& stream, const json& request, const json& cursor,
+                        int64_t limit) const {
     if (stream != "expenses" && stream != "written") {
       return Status::Invalid(stream == "acked" ? "stream 'acked' exists only in generated mode"
                                                : "unknown stream '" + stream + "'");
@@ -803,7 +809,8 @@ class TemplatePlugin : public sdk::Plugin {
       return res.status();
     }
     if (res->status >= 500) {
-      return Status::Uncertain("POST /v1/expenses: HTTP " + std::to_string(res->status) + " may follow a create");
+      return Status::Uncertain("POST /v1/expenses: HTTP " + std::to_string(res->status) +
+                               " may follow a create");
     }
     if (!res->success()) return VendorError(*res, "POST /v1/expenses");
     MLC_ASSIGN_OR_RETURN(json created, res->Json());
@@ -825,7 +832,8 @@ class TemplatePlugin : public sdk::Plugin {
     if (!res.success()) return VendorError(res, "GET /v1/expenses?marker");
     MLC_ASSIGN_OR_RETURN(json page, res.Json());
     const json data = page.is_object() ? page.value("data", json::array()) : json::array();
-    if (!data.is_array() || data.empty()) return Status::NotFound("no Template Co expense has marker '" + key + "'");
+    if (!data.is_array() || data.empty())
+      return Status::NotFound("no Template Co expense has marker '" + key + "'");
     MLC_ASSIGN_OR_RETURN(std::string id, mj::StringField(data[0], "id"));
     return json{{"target_id", id}};
   }

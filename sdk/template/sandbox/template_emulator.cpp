@@ -27,8 +27,9 @@ constexpr int64_t kMaxLimit = 100;
 constexpr char kSignatureHeader[] = "x-template-signature";
 constexpr char kCreateRoute[] = "POST /v1/expenses";
 
-const std::vector<std::string> kMerchants = {"Blue Bottle Coffee", "Delta Air Lines", "Hilton Hotels", "Uber",
-                                             "Staples", "Amazon Web Services", "WeWork", "FedEx", "GitHub"};
+const std::vector<std::string> kMerchants = {
+    "Blue Bottle Coffee",  "Delta Air Lines", "Hilton Hotels", "Uber",  "Staples",
+    "Amazon Web Services", "WeWork",          "FedEx",         "GitHub"};
 const std::vector<std::string> kGlCodes = {"6100", "6200", "6300", "6400", "6500"};
 const std::vector<std::string> kDepartments = {"ENG", "SAL", "FIN", "OPS"};
 
@@ -103,15 +104,24 @@ Response ApiError(int status, std::string_view code, std::string_view message, s
 
 std::string_view CodeForStatus(int status) {
   switch (status) {
-    case 400: return "invalid_request";
-    case 401: return "unauthorized";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 409: return "conflict";
-    case 413: return "too_large";
-    case 422: return "invalid_request";
-    case 429: return "rate_limited";
-    default: return status >= 500 ? "server_error" : "error";
+    case 400:
+      return "invalid_request";
+    case 401:
+      return "unauthorized";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "too_large";
+    case 422:
+      return "invalid_request";
+    case 429:
+      return "rate_limited";
+    default:
+      return status >= 500 ? "server_error" : "error";
   }
 }
 
@@ -213,7 +223,8 @@ class TemplateEmulator final : public Emulator {
         Expense e = RandomExpenseLocked(static_cast<int64_t>(expenses_.size()), ctx_->clock.Now());
         e.origin = "event";
         ids.push_back(e.id);
-        events.push_back({{"id", "evt_" + std::to_string(next_event_++)}, {"type", type}, {"expense_id", e.id}});
+        events.push_back(
+            {{"id", "evt_" + std::to_string(next_event_++)}, {"type", type}, {"expense_id", e.id}});
         expenses_.push_back(std::move(e));
       }
     } else if (type == "expense.updated") {
@@ -228,7 +239,8 @@ class TemplateEmulator final : public Emulator {
         e.updated_at = ctx_->clock.Now();
         e.memo += " (updated)";
         ids.push_back(e.id);
-        events.push_back({{"id", "evt_" + std::to_string(next_event_++)}, {"type", type}, {"expense_id", e.id}});
+        events.push_back(
+            {{"id", "evt_" + std::to_string(next_event_++)}, {"type", type}, {"expense_id", e.id}});
         expenses_.push_back(std::move(e));
       }
     } else {
@@ -255,9 +267,11 @@ class TemplateEmulator final : public Emulator {
     const std::string sample_id = expenses_.empty() ? "exp_sample" : expenses_.front().id;
     const json sample_body = {
         {"sent_at_ms", 0},
-        {"events", json::array({{{"id", "evt_sample"}, {"type", "expense.updated"}, {"expense_id", sample_id}}})}};
+        {"events",
+         json::array({{{"id", "evt_sample"}, {"type", "expense.updated"}, {"expense_id", sample_id}}})}};
     return json{
-        {"streams", {{"expenses", {{"objects", "expenses"}, {"event", {{"type", "expense.created"}, {"count", 3}}}}}}},
+        {"streams",
+         {{"expenses", {{"objects", "expenses"}, {"event", {{"type", "expense.created"}, {"count", 3}}}}}}},
         {"writes", {{"expense", {{"route", kCreateRoute}, {"objects", "expenses"}}}}},
         {"webhook",
          {{"secret", webhook_secret_},
@@ -298,7 +312,8 @@ class TemplateEmulator final : public Emulator {
     if (*token == static_token_) return std::nullopt;
     const TokenCheck check = oauth_->CheckAccessToken(*token);
     if (check.state == TokenState::kValid) return std::nullopt;
-    if (check.state == TokenState::kExpired) return ApiError(401, "token_expired", "the access token has expired");
+    if (check.state == TokenState::kExpired)
+      return ApiError(401, "token_expired", "the access token has expired");
     return ApiError(401, "unauthorized", "unknown or revoked token");
   }
 
@@ -372,7 +387,8 @@ class TemplateEmulator final : public Emulator {
     std::optional<TimePoint> since;
     if (auto text = req.Query("updated_since")) {
       since = ParseRfc3339(*text);
-      if (!since) return ApiError(400, "invalid_request", "updated_since must be an RFC 3339 time", "updated_since");
+      if (!since)
+        return ApiError(400, "invalid_request", "updated_since must be an RFC 3339 time", "updated_since");
     }
     const std::optional<std::string> marker = req.Query("marker");
     const std::optional<std::string> origin = req.Query("origin");
@@ -394,7 +410,8 @@ class TemplateEmulator final : public Emulator {
     }
     // At the end the cursor stays put, so the next call returns only what changes after now; a cursor past
     // every change ("from the future") comes back unchanged.
-    return Response::Json(200, {{"data", std::move(data)}, {"next_cursor", "s" + std::to_string(last)}, {"has_more", more}});
+    return Response::Json(
+        200, {{"data", std::move(data)}, {"next_cursor", "s" + std::to_string(last)}, {"has_more", more}});
   }
 
   Response CreateExpense(Request& req) {
@@ -413,27 +430,31 @@ class TemplateEmulator final : public Emulator {
       }
     }
     auto doc = req.JsonBody();
-    if (!doc.ok() || !doc->is_object()) return ApiError(400, "invalid_request", "the body must be a JSON object");
-    auto text = [&](const char* name, bool required, size_t max_len, std::string* out) -> std::optional<Response> {
+    if (!doc.ok() || !doc->is_object())
+      return ApiError(400, "invalid_request", "the body must be a JSON object");
+    auto text = [&](const char* name, bool required, size_t max_len,
+                    std::string* out) -> std::optional<Response> {
       auto it = doc->find(name);
       if (it == doc->end() || it->is_null()) {
         if (required) return ApiError(422, "invalid_request", std::string(name) + " is required", name);
         return std::nullopt;
       }
       if (!it->is_string() || it->get_ref<const std::string&>().size() > max_len) {
-        return ApiError(422, "invalid_request",
-                        std::string(name) + " must be a string of at most " + std::to_string(max_len) + " characters",
-                        name);
+        return ApiError(
+            422, "invalid_request",
+            std::string(name) + " must be a string of at most " + std::to_string(max_len) + " characters",
+            name);
       }
       *out = it->get<std::string>();
       return std::nullopt;
     };
     Expense e;
     std::string amount;
-    for (auto problem : {text("amount", true, 32, &amount), text("currency", true, 3, &e.currency),
-                         text("merchant", true, 300, &e.merchant), text("spent_on", true, 10, &e.spent_on),
-                         text("gl_code", false, 100, &e.gl_code), text("department", false, 100, &e.department),
-                         text("memo", false, 4000, &e.memo), text("marker", false, 200, &e.marker)}) {
+    for (auto problem :
+         {text("amount", true, 32, &amount), text("currency", true, 3, &e.currency),
+          text("merchant", true, 300, &e.merchant), text("spent_on", true, 10, &e.spent_on),
+          text("gl_code", false, 100, &e.gl_code), text("department", false, 100, &e.department),
+          text("memo", false, 4000, &e.memo), text("marker", false, 200, &e.marker)}) {
       if (problem) return std::move(*problem);
     }
     if (!money::IsCurrencyCode(e.currency)) {
@@ -442,7 +463,8 @@ class TemplateEmulator final : public Emulator {
     auto minor = money::ParseDecimal(amount, e.currency);
     if (!minor.ok()) return ApiError(422, "invalid_request", "amount must be a decimal string", "amount");
     if (e.merchant.empty()) return ApiError(422, "invalid_request", "merchant must not be empty", "merchant");
-    if (!IsDate(e.spent_on)) return ApiError(422, "invalid_request", "spent_on must be YYYY-MM-DD", "spent_on");
+    if (!IsDate(e.spent_on))
+      return ApiError(422, "invalid_request", "spent_on must be YYYY-MM-DD", "spent_on");
     e.amount_minor = *minor;
     e.id = "exp_" + rng_->Alnum(12);
     e.seq = ++last_seq_;
@@ -465,10 +487,12 @@ class TemplateEmulator final : public Emulator {
     for (const json& item : items) {
       if (!item.is_object() || !item.contains("expense_id") || !item["expense_id"].is_string() ||
           !item.contains("ok") || !item["ok"].is_boolean()) {
-        return ApiError(422, "invalid_request", "every item needs expense_id (string) and ok (boolean)", "items");
+        return ApiError(422, "invalid_request", "every item needs expense_id (string) and ok (boolean)",
+                        "items");
       }
       const std::string id = item["expense_id"].get<std::string>();
-      auto it = std::find_if(expenses_.begin(), expenses_.end(), [&](const Expense& e) { return e.id == id; });
+      auto it =
+          std::find_if(expenses_.begin(), expenses_.end(), [&](const Expense& e) { return e.id == id; });
       if (it == expenses_.end()) return ApiError(422, "invalid_request", "unknown expense " + id, "items");
       targets.push_back(&*it);
     }

@@ -109,7 +109,8 @@ TEST_F(TemplateEmulatorTest, IdempotencyKeyReplaysTheFirstCreate) {
   EXPECT_EQ(again.Header("Idempotent-Replayed").value_or(""), "true");
   EXPECT_EQ(ObjectCount(), 3u);
   // The same key with another body is refused, not applied.
-  EXPECT_EQ(Api("POST", "/v1/expenses", R"({"amount": "1.00", "currency": "USD", "merchant": "X", "spent_on": "2024-03-01"})",
+  EXPECT_EQ(Api("POST", "/v1/expenses",
+                R"({"amount": "1.00", "currency": "USD", "merchant": "X", "spent_on": "2024-03-01"})",
                 {{"Idempotency-Key", "k1"}})
                 .status,
             409);
@@ -124,28 +125,30 @@ TEST_F(TemplateEmulatorTest, IdempotencyKeyReplaysTheFirstCreate) {
 
 TEST_F(TemplateEmulatorTest, BadCreatesChangeNothing) {
   Start(1);
-  for (const char* body : {R"({"amount": 12.5, "currency": "USD", "merchant": "X", "spent_on": "2024-03-01"})",
-                           R"({"amount": "12.50", "currency": "usd", "merchant": "X", "spent_on": "2024-03-01"})",
-                           R"({"amount": "12.50", "currency": "USD", "merchant": "", "spent_on": "2024-03-01"})",
-                           R"({"amount": "12.50", "currency": "USD", "merchant": "X", "spent_on": "2024-13-01"})",
-                           R"({"amount": "abc", "currency": "USD", "merchant": "X", "spent_on": "2024-03-01"})",
-                           R"([1, 2])", "not json"}) {
+  for (const char* body :
+       {R"({"amount": 12.5, "currency": "USD", "merchant": "X", "spent_on": "2024-03-01"})",
+        R"({"amount": "12.50", "currency": "usd", "merchant": "X", "spent_on": "2024-03-01"})",
+        R"({"amount": "12.50", "currency": "USD", "merchant": "", "spent_on": "2024-03-01"})",
+        R"({"amount": "12.50", "currency": "USD", "merchant": "X", "spent_on": "2024-13-01"})",
+        R"({"amount": "abc", "currency": "USD", "merchant": "X", "spent_on": "2024-03-01"})", R"([1, 2])",
+        "not json"}) {
     HttpResponse r = Api("POST", "/v1/expenses", body);
     EXPECT_TRUE(r.status == 400 || r.status == 422) << body << " -> " << r.status;
     EXPECT_TRUE(r.Json()->contains("error")) << r.body;
   }
   EXPECT_EQ(ObjectCount(), 1u);
-  EXPECT_EQ(Api("POST", "/v1/exports", R"({"items": [{"expense_id": "exp_missing", "ok": true}]})").status, 422);
+  EXPECT_EQ(Api("POST", "/v1/exports", R"({"items": [{"expense_id": "exp_missing", "ok": true}]})").status,
+            422);
   EXPECT_TRUE(Control("GET", "/_sandbox/objects/exports").empty());
 }
 
 TEST_F(TemplateEmulatorTest, ClientCredentialsTokensExpireOnTheSandboxClock) {
   Start(1);
   const json& creds = info_["credentials"];
-  auto token = client_.Send("POST", creds["token_url"].get<std::string>(),
-                            {{"Content-Type", "application/x-www-form-urlencoded"}},
-                            "grant_type=client_credentials&client_id=" + creds["client_id"].get<std::string>() +
-                                "&client_secret=" + creds["client_secret"].get<std::string>());
+  auto token = client_.Send(
+      "POST", creds["token_url"].get<std::string>(), {{"Content-Type", "application/x-www-form-urlencoded"}},
+      "grant_type=client_credentials&client_id=" + creds["client_id"].get<std::string>() +
+          "&client_secret=" + creds["client_secret"].get<std::string>());
   ASSERT_TRUE(token.ok());
   ASSERT_EQ(token->status, 200) << token->body;
   const std::string access = token->Json()->at("access_token");
@@ -179,7 +182,8 @@ TEST_F(TemplateEmulatorTest, WebhooksAreSignedWithTheAdvertisedSecret) {
   std::lock_guard lock(mu);
   ASSERT_EQ(received.size(), 1u);
   const std::string secret = info_["harness"]["webhook"]["secret"];
-  EXPECT_EQ(received[0].Header("x-template-signature").value_or(""), HexEncode(HmacSha256(secret, received[0].body)));
+  EXPECT_EQ(received[0].Header("x-template-signature").value_or(""),
+            HexEncode(HmacSha256(secret, received[0].body)));
   json body = json::parse(received[0].body);
   ASSERT_EQ(body["events"].size(), 1u);
   EXPECT_EQ(body["events"][0]["type"], "expense.updated");
