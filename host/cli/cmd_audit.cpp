@@ -132,14 +132,19 @@ int RunExport(const GlobalOptions& opts, const ExportOptions& eo) {
     for (const auto& m : setup.messages) PrintError(m);
     return ExitFor(setup.failure);
   }
-  if (!setup.config.pipelines.count(eo.pipeline)) {
-    PrintError("no pipeline named '" + eo.pipeline + "' in " + setup.config.path);
-    return kExitConfig;
-  }
   auto rows = engine::AuditRange(*setup.store, eo.pipeline, *from, to_ms);
   if (!rows.ok()) {
     PrintError(rows.status().message());
     return kExitFailed;
+  }
+  // A pipeline removed from the configuration keeps its history; only a name never seen is an error.
+  if (rows->empty() && !setup.config.pipelines.count(eo.pipeline)) {
+    auto any = setup.store->QueryOne("SELECT COUNT(*) FROM audit WHERE pipeline = $1", {eo.pipeline});
+    if (any.ok() && *any && (*any)->Int(0) == 0) {
+      PrintError("no pipeline named '" + eo.pipeline + "' in " + setup.config.path +
+                 " or in the audit trail");
+      return kExitConfig;
+    }
   }
   const std::string text =
       eo.format == "csv" ? engine::AuditCsv(*rows) : engine::AuditJson(*rows).dump(2) + "\n";

@@ -77,8 +77,8 @@ int RunServe(const GlobalOptions& opts, const ServeOptions& serve) {
     if (!ec) received = signo;
     io.stop();
   });
-  Log().info("serving {} connection(s), {} pipeline(s); {} plugin(s) loaded; store {}", cfg.connections.size(),
-             cfg.pipelines.size(), registry.plugins().size(), cfg.store_path);
+  Log().info("serving {} connection(s), {} pipeline(s); {} plugin(s) loaded; store {}",
+             cfg.connections.size(), cfg.pipelines.size(), registry.plugins().size(), cfg.store_path);
   std::cout << "mlc: ready (" << registry.plugins().size() << " plugins, " << cfg.connections.size()
             << " connections, " << cfg.pipelines.size() << " pipelines)" << std::endl;
   io.run();

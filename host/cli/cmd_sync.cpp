@@ -124,7 +124,8 @@ CycleResult RunCycle(engine::Engine& eng, const SyncOptions& so, const std::opti
     doc["retrying"] = drained->retrying;
     doc["waiting_auth"] = drained->waiting_auth;
     if (!drained->paused.empty()) doc["paused"] = drained->paused;
-    if (drained->dead > 0) out.failed = true;
+    // A dead job or a paused pipeline needs an operator.
+    if (drained->dead > 0 || !drained->paused.empty()) out.failed = true;
   } else {
     out.failed = true;
     doc["drain_error"] = redact::RedactText(drained.status().ToString());

@@ -13,12 +13,12 @@ namespace mlc::cli {
 
 // Process exit codes, documented in `mlc --help` and docs/operator-guide.md.
 enum ExitCode : int {
-  kExitOk = 0,        // success
-  kExitFailed = 1,    // the operation ran and failed (or found problems)
-  kExitUsage = 2,     // wrong command-line arguments
-  kExitConfig = 3,    // configuration missing or invalid
-  kExitStore = 4,     // the store cannot be opened or has a newer schema
-  kExitVault = 5,     // master key missing or wrong, vault unreadable
+  kExitOk = 0,      // success
+  kExitFailed = 1,  // the operation ran and failed (or found problems)
+  kExitUsage = 2,   // wrong command-line arguments
+  kExitConfig = 3,  // configuration missing or invalid
+  kExitStore = 4,   // the store cannot be opened or has a newer schema
+  kExitVault = 5,   // master key missing or wrong, vault unreadable
 };
 
 struct GlobalOptions {
@@ -35,9 +35,9 @@ void RegisterVaultCommands(CLI::App& app, GlobalOptions& opts);
 void RegisterConnectCommand(CLI::App& app, GlobalOptions& opts);
 void RegisterStatusCommand(CLI::App& app, GlobalOptions& opts);
 void RegisterMatchCommands(CLI::App& app, GlobalOptions& opts);
-void RegisterSyncCommand(CLI::App& app, GlobalOptions& opts);     // cmd_sync.cpp (engine)
-void RegisterAuditCommands(CLI::App& app, GlobalOptions& opts);   // cmd_audit.cpp (engine)
-void RegisterReplayCommand(CLI::App& app, GlobalOptions& opts);   // cmd_replay.cpp (engine)
+void RegisterSyncCommand(CLI::App& app, GlobalOptions& opts);    // cmd_sync.cpp (engine)
+void RegisterAuditCommands(CLI::App& app, GlobalOptions& opts);  // cmd_audit.cpp (engine)
+void RegisterReplayCommand(CLI::App& app, GlobalOptions& opts);  // cmd_replay.cpp (engine)
 
 }  // namespace mlc::cli
 

@@ -182,7 +182,7 @@ TEST_F(CliTest, SyncRefusesBadInputClearly) {
   auto since = Mlc({"sync", "p", "--once", "--since", "last tuesday"});
   EXPECT_EQ(since.exit_code, kExitUsageForTests);
   EXPECT_NE(since.err.find("--since"), std::string::npos);
-  auto no_config = testing::RunProcess({MLC_BINARY, "sync", "p", "--once"}, {});
+  auto no_config = testing::RunProcess({MLC_BINARY, "sync", "p", "--once"}, {{"MLC_CONFIG", ""}});
   EXPECT_EQ(no_config.exit_code, kExitUsageForTests);
   EXPECT_EQ(JobCount(), 0);  // nothing ran
 }

@@ -696,6 +696,8 @@ Result<std::optional<Job>> Engine::LeaseNext(PipelineState& p) {
   Status s = store_.Transaction([&](store::Tx& tx) -> Status {
     leased.reset();
     // Oldest due first; never two versions of one record at once (the later one then sees the link).
+    // SQLite serialises this transaction (BEGIN IMMEDIATE); a PostgreSQL store adds FOR UPDATE SKIP LOCKED
+    // to the SELECT so concurrent hosts skip each other's candidates.
     MLC_ASSIGN_OR_RETURN(
         auto rows,
         tx.Query(

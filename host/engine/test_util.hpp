@@ -128,18 +128,21 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv,
 }
 
 // An mlc configuration with connections `src` and `dst` (both the template plugin) and pipeline `p`.
+// Each connection serialises its plugin calls: the template keeps its `written` log in one state key,
+// which concurrent writers could overwrite (see sdk/template/README.md).
 inline std::string WriteTemplateConfig(const TempDir& dir, const std::string& src_settings,
                                        const std::string& dst_settings, const std::string& pipeline_options) {
   TemplatePluginDir(dir);
   const std::string path = dir.File("mlc.toml");
-  store::testing::WriteFile(path,
-                            "[host]\nplugin_dirs = [\"plugins\"]\n\n[store]\npath = \"mlc.db\"\n\n"
-                            "[connections.src]\nplugin = \"template\"\nsettings = " +
-                                src_settings +
-                                "\n\n[connections.dst]\nplugin = \"template\"\nsettings = " + dst_settings +
-                                "\n\n[pipelines.p]\nsource = \"src\"\ntarget = \"dst\"\nobjects = "
-                                "[\"expense\"]\noptions = " +
-                                pipeline_options + "\n");
+  store::testing::WriteFile(
+      path,
+      "[host]\nplugin_dirs = [\"plugins\"]\n\n[store]\npath = \"mlc.db\"\n\n"
+      "[connections.src]\nplugin = \"template\"\nconcurrency = 1\nsettings = " +
+          src_settings +
+          "\n\n[connections.dst]\nplugin = \"template\"\nconcurrency = 1\nsettings = " + dst_settings +
+          "\n\n[pipelines.p]\nsource = \"src\"\ntarget = \"dst\"\nobjects = "
+          "[\"expense\"]\noptions = " +
+          pipeline_options + "\n");
   return path;
 }
 

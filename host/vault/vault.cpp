@@ -323,7 +323,8 @@ Status WriteKeyFile(const std::string& path, const MasterKey& key) {
   }
   // Moved, never copied, into the wiped buffer; the newline is written separately so the key text is
   // never reallocated (which would leave a copy behind in freed memory).
-  WipedString text{crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(key.data()), MasterKey::kSize))};
+  WipedString text{
+      crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(key.data()), MasterKey::kSize))};
   // The umask can only remove bits from 0600, but make the mode exact anyway.
   bool ok = ::fchmod(fd, 0600) == 0;
   size_t done = 0;

@@ -92,7 +92,7 @@ class TemplateHmacSigner final : public WebhookSigner {
 };
 
 void AppendUtf16Escape(unsigned code, std::string* out) {
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "\\u%04x", code);
   out->append(buf);
 }

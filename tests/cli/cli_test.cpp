@@ -62,7 +62,9 @@ TEST(CliTest, UnknownFlagIsAUsageError) {
 }
 
 TEST(ServeTest, WithoutConfigIsAUsageError) {
-  auto r = RunProcess({MLC_BINARY, "serve"}, {.env = {{"MLC_CONFIG", ""}}});
+  mlc::testing::ProcessOptions options;
+  options.env = {{"MLC_CONFIG", ""}};
+  auto r = RunProcess({MLC_BINARY, "serve"}, options);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--config"), std::string::npos) << r.err;
 }

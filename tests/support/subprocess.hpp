@@ -1,7 +1,9 @@
 // Child processes for tests: run a binary to completion with captured output, or keep one running and
 // read its output line by line (e.g. wait for "ready", then send SIGTERM).
 //
-//   auto r = mlc::testing::RunProcess({MLC_BINARY, "config", "check"}, {.env = {{"MLC_CONFIG", path}}});
+//   mlc::testing::ProcessOptions options;
+//   options.env = {{"MLC_CONFIG", path}};
+//   auto r = mlc::testing::RunProcess({MLC_BINARY, "config", "check"}, options);
 //   EXPECT_EQ(r.exit_code, 3);
 //
 //   mlc::testing::ChildProcess host({MLC_BINARY, "serve", "--config", path});
@@ -24,9 +26,9 @@
 namespace mlc::testing {
 
 struct ProcessOptions {
-  std::string stdin_data;                    // written to the child's stdin, which is then closed
-  std::map<std::string, std::string> env;    // set (or, with an empty value, unset) over the parent's
-  std::string cwd;                           // empty: inherit
+  std::string stdin_data;                     // written to the child's stdin, which is then closed
+  std::map<std::string, std::string> env;     // set (or, with an empty value, unset) over the parent's
+  std::string cwd;                            // empty: inherit
   std::chrono::milliseconds timeout{60'000};  // RunProcess kills the child (SIGKILL) after this
 };
 

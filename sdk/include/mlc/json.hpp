@@ -122,7 +122,8 @@ inline Result<nlohmann::json> Parse(std::string_view text) {
 
 // Reads a money amount in major units from a value produced by ParseExact (a string holding the exact
 // decimal text, or an integer), converting to minor units of `currency`.
-inline Result<int64_t> MoneyField(const nlohmann::json& v, std::string_view field, std::string_view currency) {
+inline Result<int64_t> MoneyField(const nlohmann::json& v, std::string_view field,
+                                  std::string_view currency) {
   if (v.is_string()) {
     auto r = money::ParseDecimal(v.get_ref<const std::string&>(), currency);
     if (!r.ok()) return r.status().Wrap(field);

@@ -60,8 +60,8 @@ inline Result<int> CurrencyExponent(std::string_view code) {
 inline Result<int64_t> ParseDecimal(std::string_view text, std::string_view currency) {
   MLC_ASSIGN_OR_RETURN(const int exponent, CurrencyExponent(currency));
   auto fail = [&](std::string_view why) {
-    return Status::Invalid("invalid " + std::string(currency) + " amount '" + std::string(text.substr(0, 64)) +
-                           "': " + std::string(why));
+    return Status::Invalid("invalid " + std::string(currency) + " amount '" +
+                           std::string(text.substr(0, 64)) + "': " + std::string(why));
   };
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);

@@ -48,8 +48,7 @@ extern "C" {
 #define MLC_ABI_MINOR(v) ((uint32_t)(v)&0xFFFFu)
 
 /* True when `table` (a pointer to an ABI table) is large enough to contain `field`. */
-#define MLC_TABLE_HAS(table, type, field) \
-  ((table)->size >= offsetof(type, field) + sizeof(((type*)0)->field))
+#define MLC_TABLE_HAS(table, type, field) ((table)->size >= offsetof(type, field) + sizeof(((type*)0)->field))
 
 #define MLC_PLUGIN_ENTRY_SYMBOL "mlc_plugin_entry"
 #define MLC_MANIFEST_SECTION "mlc_manifest"
@@ -128,8 +127,8 @@ typedef struct mlc_host_api {
   mlc_status (*blob_put)(mlc_host_ctx* ctx, mlc_str content_type, mlc_str bytes, const mlc_sink* id_out,
                          const mlc_sink* err);
   /* blob_get writes the bytes to `out` and the content type to `content_type_out` (may be NULL). */
-  mlc_status (*blob_get)(mlc_host_ctx* ctx, mlc_str id, const mlc_sink* out,
-                         const mlc_sink* content_type_out, const mlc_sink* err);
+  mlc_status (*blob_get)(mlc_host_ctx* ctx, mlc_str id, const mlc_sink* out, const mlc_sink* content_type_out,
+                         const mlc_sink* err);
 
   /* Structured log line; the host adds plugin, connection and time, and redacts secrets. */
   void (*log)(mlc_host_ctx* ctx, int32_t level, mlc_str message);
@@ -202,7 +201,7 @@ typedef const mlc_plugin_api* (*mlc_plugin_entry_fn)(uint32_t host_abi_version);
 /* Embeds the plugin manifest (a JSON string literal) in the MLC_MANIFEST_SECTION section. Use once per
  * plugin, at file scope:  MLC_PLUGIN_MANIFEST(R"json({"name": "...", ...})json");  (C++), or with an
  * ordinary string literal from C. The host reads it from the file without loading the library. */
-#define MLC_PLUGIN_MANIFEST(json_literal)                                                    \
+#define MLC_PLUGIN_MANIFEST(json_literal)                                                           \
   __attribute__((section(MLC_MANIFEST_SECTION), used, aligned(1))) const char mlc_manifest_json[] = \
       json_literal
 

@@ -34,13 +34,20 @@ enum class Code : int32_t {
 
 inline std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kRetry: return "RETRY";
-    case Code::kError: return "ERROR";
-    case Code::kUncertain: return "UNCERTAIN";
-    case Code::kAuth: return "AUTH";
-    case Code::kInvalid: return "INVALID";
-    case Code::kNotFound: return "NOT_FOUND";
+    case Code::kOk:
+      return "OK";
+    case Code::kRetry:
+      return "RETRY";
+    case Code::kError:
+      return "ERROR";
+    case Code::kUncertain:
+      return "UNCERTAIN";
+    case Code::kAuth:
+      return "AUTH";
+    case Code::kInvalid:
+      return "INVALID";
+    case Code::kNotFound:
+      return "NOT_FOUND";
   }
   return "ERROR";
 }
@@ -92,7 +99,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK status");
   }
@@ -121,17 +128,17 @@ class [[nodiscard]] Result {
 #define MLC_STATUS_CONCAT_(a, b) MLC_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define MLC_RETURN_IF_ERROR(expr)                   \
-  do {                                              \
-    ::mlc::Status mlc_status_tmp_ = (expr);         \
+#define MLC_RETURN_IF_ERROR(expr)                      \
+  do {                                                 \
+    ::mlc::Status mlc_status_tmp_ = (expr);            \
     if (!mlc_status_tmp_.ok()) return mlc_status_tmp_; \
   } while (0)
 
 // Declares `lhs` from a Result's value, or returns its Status from the enclosing function.
-#define MLC_ASSIGN_OR_RETURN(lhs, expr)                                               \
-  auto MLC_STATUS_CONCAT_(mlc_result_, __LINE__) = (expr);                           \
-  if (!MLC_STATUS_CONCAT_(mlc_result_, __LINE__).ok())                               \
-    return MLC_STATUS_CONCAT_(mlc_result_, __LINE__).status();                       \
+#define MLC_ASSIGN_OR_RETURN(lhs, expr)                        \
+  auto MLC_STATUS_CONCAT_(mlc_result_, __LINE__) = (expr);     \
+  if (!MLC_STATUS_CONCAT_(mlc_result_, __LINE__).ok())         \
+    return MLC_STATUS_CONCAT_(mlc_result_, __LINE__).status(); \
   lhs = std::move(MLC_STATUS_CONCAT_(mlc_result_, __LINE__)).value()
 
 #endif  // MLC_STATUS_HPP_
