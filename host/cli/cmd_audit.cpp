@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/engine_exit.hpp"
 #include "core/redact.hpp"
 #include "engine/audit.hpp"
 #include "engine/host_setup.hpp"
@@ -36,24 +37,6 @@ struct ExportOptions {
 
 void PrintError(std::string_view message) {
   std::cerr << "mlc audit: " << redact::RedactText(message) << "\n";
-}
-
-int ExitFor(engine::SetupFailure f) {
-  switch (f) {
-    case engine::SetupFailure::kNone:
-      return kExitOk;
-    case engine::SetupFailure::kUsage:
-      return kExitUsage;
-    case engine::SetupFailure::kConfig:
-      return kExitConfig;
-    case engine::SetupFailure::kStore:
-      return kExitStore;
-    case engine::SetupFailure::kVault:
-      return kExitVault;
-    case engine::SetupFailure::kFailed:
-      return kExitFailed;
-  }
-  return kExitFailed;
 }
 
 std::string Pad(const std::string& s, size_t width) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/engine_exit.hpp"
 #include "config/schedule.hpp"
 #include "core/redact.hpp"
 #include "engine/host_setup.hpp"
@@ -33,24 +34,6 @@ struct SyncOptions {
   bool json = false;
   int retry_wait_s = 60;
 };
-
-int ExitFor(engine::SetupFailure f) {
-  switch (f) {
-    case engine::SetupFailure::kNone:
-      return kExitOk;
-    case engine::SetupFailure::kUsage:
-      return kExitUsage;
-    case engine::SetupFailure::kConfig:
-      return kExitConfig;
-    case engine::SetupFailure::kStore:
-      return kExitStore;
-    case engine::SetupFailure::kVault:
-      return kExitVault;
-    case engine::SetupFailure::kFailed:
-      return kExitFailed;
-  }
-  return kExitFailed;
-}
 
 void PrintError(std::string_view message) {
   std::cerr << "mlc sync: " << redact::RedactText(message) << "\n";
