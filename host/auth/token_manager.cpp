@@ -5,10 +5,15 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <fstream>
+#include <thread>
 #include <utility>
 
 #include "auth/auth_state.hpp"
@@ -136,6 +141,38 @@ bool IsVolatileMember(const std::string& key) {
          key == "expires_on" || key == "not_before";
 }
 
+// Who this process is, for auth_lease owners: host name and pid namespace decide whether a holder's pid
+// can be checked from here.
+std::string ProcessIdentity() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string pidns;
+  char link[128] = {};
+  const ssize_t n = ::readlink("/proc/self/ns/pid", link, sizeof link - 1);
+  if (n > 0) pidns.assign(link, static_cast<size_t>(n));
+  std::string out = std::string(host) + "|" + pidns + "|" + std::to_string(::getpid());
+  for (char& ch : out) {
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  }
+  return out;
+}
+
+// True when `owner` (an auth_lease owner) was a process on this host and in this pid namespace that no
+// longer exists: its lease can be taken over without waiting for it to expire. Any doubt answers false.
+bool HolderIsGone(std::string_view owner) {
+  static const std::string self = ProcessIdentity();
+  const size_t last = owner.rfind('|');
+  if (last == std::string_view::npos) return false;
+  const std::string_view process = owner.substr(0, last);  // "<host>|<pidns>|<pid>"
+  const size_t pid_sep = process.rfind('|');
+  const size_t self_pid_sep = self.rfind('|');
+  if (pid_sep == std::string_view::npos || self_pid_sep == std::string::npos) return false;
+  if (process.substr(0, pid_sep) != std::string_view(self).substr(0, self_pid_sep)) return false;
+  const auto pid = ParseInt64(process.substr(pid_sep + 1));
+  if (!pid || *pid <= 0 || *pid == ::getpid()) return false;
+  return ::kill(static_cast<pid_t>(*pid), 0) != 0 && errno == ESRCH;
+}
+
 }  // namespace
 
 // ---- per-connection state --------------------------------------------------------------------------
@@ -180,7 +217,11 @@ TokenManager::TokenManager(store::Store& store, vault::Vault* vault, const http:
       vault_(vault),
       http_(http),
       options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : &http::DefaultClock()) {}
+      clock_(options_.clock ? options_.clock : &http::DefaultClock()) {
+  auto nonce = RandomToken(9);
+  lease_owner_ =
+      ProcessIdentity() + "|" + (nonce.ok() ? *nonce : std::to_string(reinterpret_cast<uintptr_t>(this)));
+}
 
 TokenManager::~TokenManager() = default;
 
@@ -366,7 +407,8 @@ Result<std::optional<Token>> TokenManager::LoadStored(Conn& c) {
   return std::optional<Token>(std::move(t));
 }
 
-Result<Token> TokenManager::Commit(Conn& c, const TokenResponse& response, std::string_view redirect_uri) {
+Result<Token> TokenManager::Commit(Conn& c, const TokenResponse& response, std::string_view redirect_uri,
+                                   bool release_lease) {
   const int64_t now = NowMs();
   std::optional<int64_t> ttl = response.expires_in_s;
   if (!ttl) ttl = c.auth.spec.access_ttl_s;
@@ -388,26 +430,14 @@ Result<Token> TokenManager::Commit(Conn& c, const TokenResponse& response, std::
     }
   }
   const std::string scope = AuthScope(c.auth.name);
-  // Persist before anyone sees the new access token. Vault::Put commits each field in its own transaction
-  // (it cannot join ours), so the order is what makes a crash at any point recoverable:
-  //   1. the refresh token: with rotation it is the only irreplaceable piece; once it is stored, a restart
-  //      refreshes with it whatever happened next;
-  //   2. the access token;
-  //   3. the metadata below in one transaction (expiry, generation; clears the in-flight marker).
-  // A crash after 1 or 2 leaves metadata that still describes the previous (due or rejected) token, so the
-  // next process refreshes with the stored, valid refresh token: one extra refresh, never a lost token.
-  auto put = [&](std::string_view field, const std::string& value) -> Status {
-    Status st = vault_->Put(c.auth.name, field, value);
-    if (st.ok()) return st;
-    return Status(st.code() == Code::kRetry ? Code::kRetry : Code::kError,
-                  "connection " + c.auth.name + ": could not save the new tokens: " + st.message());
-  };
-  if (!response.refresh_token.empty()) {
-    MLC_RETURN_IF_ERROR(put("refresh_token", response.refresh_token));
-    if (options_.test_hook) options_.test_hook(c.auth.name, "refresh_token_saved");
-  }
-  MLC_RETURN_IF_ERROR(put("access_token", response.access_token));
-  Status s = store_.Transaction([&](store::Tx& tx) -> Status {
+  // Persist before anyone sees the new access token, all in one transaction: a crash (or a failed write)
+  // at any point leaves the whole previous pair and its metadata, never a new refresh token next to an old
+  // access token or expiry. With rotation the old pair is then dead at the vendor, which the next refresh
+  // reports as needs_reauth; an interrupted refresh is never silently half-applied.
+  auto write_pair = [&](store::Tx& tx) -> Status {
+    if (!response.refresh_token.empty())
+      MLC_RETURN_IF_ERROR(vault_->Put(tx, c.auth.name, "refresh_token", response.refresh_token));
+    MLC_RETURN_IF_ERROR(vault_->Put(tx, c.auth.name, "access_token", response.access_token));
     MLC_ASSIGN_OR_RETURN(auto gen_text, store::KvGet(tx, scope, keys::kGeneration));
     token.generation = (gen_text ? ParseInt64(*gen_text).value_or(0) : 0) + 1;
     MLC_RETURN_IF_ERROR(store::KvPut(tx, scope, keys::kExpiresAt, std::to_string(token.expires_at_ms), now));
@@ -434,11 +464,32 @@ Result<Token> TokenManager::Commit(Conn& c, const TokenResponse& response, std::
     MLC_RETURN_IF_ERROR(store::KvPut(tx, scope, keys::kTokenResponse, sanitized.dump(), now));
     if (changed || !resolved_at)
       MLC_RETURN_IF_ERROR(store::KvPut(tx, scope, keys::kResolvePending, "1", now));
+    if (release_lease) {
+      int64_t released = 0;
+      MLC_RETURN_IF_ERROR(tx.Exec("DELETE FROM auth_lease WHERE connection = $1 AND owner = $2",
+                                  {c.auth.name, lease_owner_}, &released));
+      if (released == 0) {
+        // Our lease expired during the request and another process took it over; our pair is the one the
+        // vendor answered last to us, so it is still stored (the other refresher's token, if any, will be
+        // rejected or will replace it).
+        Log().warn("connection {}: the refresh lease expired before the new tokens were committed",
+                   c.auth.name);
+      }
+    }
+    if (options_.test_hook) options_.test_hook(c.auth.name, "pair_written");
     return Status::Ok();
-  });
+  };
+  // The vendor has already rotated: a busy store (another process past its busy timeout) is worth a few
+  // more tries before the new pair is given up. The callback recomputes everything it writes.
+  Status s;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    s = store_.Transaction(write_pair);
+    if (s.code() != Code::kRetry) break;
+  }
   if (!s.ok()) {
     return Status(s.code() == Code::kRetry ? Code::kRetry : Code::kError,
-                  "connection " + c.auth.name + ": could not save the token metadata: " + s.message());
+                  "connection " + c.auth.name +
+                      ": could not save the new tokens (the previous ones are kept): " + s.message());
   }
   return token;
 }
@@ -558,12 +609,77 @@ Result<TokenManager::TokenResponse> TokenManager::CallTokenEndpoint(
 }
 
 Result<Token> TokenManager::RequestAndCommit(Conn& c, const std::map<std::string, std::string>& grant,
-                                             bool rotating, std::string_view purpose) {
+                                             bool rotating, std::string_view purpose, bool release_lease) {
   MLC_ASSIGN_OR_RETURN(TokenResponse response,
                        CallTokenEndpoint(c, grant, /*idempotent=*/!rotating, purpose));
   std::string redirect_uri;
   if (auto it = grant.find("redirect_uri"); it != grant.end()) redirect_uri = it->second;
-  return Commit(c, response, redirect_uri);
+  return Commit(c, response, redirect_uri, release_lease);
+}
+
+// ---- the cross-process refresh lease -------------------------------------------------------------
+
+Result<bool> TokenManager::TryTakeLease(Conn& c, bool rotating, std::string* holder) {
+  const int64_t now = NowMs();
+  bool taken = false;
+  Status s = store_.Transaction([&](store::Tx& tx) -> Status {
+    MLC_ASSIGN_OR_RETURN(
+        auto row,
+        tx.QueryOne("SELECT owner, expires_at FROM auth_lease WHERE connection = $1", {c.auth.name}));
+    if (row) {
+      const std::string owner = row->Text(0);
+      const bool expired = row->Int(1) <= now;
+      if (owner != lease_owner_ && !expired && !HolderIsGone(owner)) {
+        *holder = owner;
+        return Status::Ok();
+      }
+      if (owner != lease_owner_) {
+        Log().warn("connection {}: taking over the token refresh lease of {} ({})", c.auth.name, owner,
+                   expired ? "expired" : "its process is gone");
+      }
+    }
+    MLC_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO auth_lease (connection, owner, acquired_at, expires_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (connection) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at, "
+        "expires_at = excluded.expires_at",
+        {c.auth.name, lease_owner_, now, now + options_.refresh_lease_ttl.count()}));
+    if (rotating) {
+      // Left behind only if this process dies before the commit; then the needs_reauth message explains it.
+      MLC_RETURN_IF_ERROR(
+          store::KvPut(tx, AuthScope(c.auth.name), keys::kRefreshStarted, std::to_string(now), now));
+    }
+    taken = true;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return taken;
+}
+
+Status TokenManager::TakeLease(Conn& c, bool rotating) {
+  // Real time, not the manager's clock: this waits for another process's real progress.
+  const auto deadline = std::chrono::steady_clock::now() + options_.lease_wait;
+  std::string holder;
+  for (;;) {
+    auto taken = TryTakeLease(c, rotating, &holder);
+    if (!taken.ok()) {
+      if (taken.status().code() != Code::kRetry) return taken.status();
+    } else if (*taken) {
+      return Status::Ok();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Retry("connection " + c.auth.name + ": another process (" + holder +
+                           ") is refreshing the tokens; try again shortly");
+    }
+    std::this_thread::sleep_for(options_.lease_poll);
+  }
+}
+
+void TokenManager::ReleaseLease(Conn& c) {
+  Status s =
+      store_.Exec("DELETE FROM auth_lease WHERE connection = $1 AND owner = $2", {c.auth.name, lease_owner_});
+  // Not fatal: the lease expires by itself (and this process's own lease is re-taken at once).
+  if (!s.ok())
+    Log().warn("connection {}: could not release the token refresh lease: {}", c.auth.name, s.message());
 }
 
 // Without c.mu held (the caller marked the flight). Gets a new token for any token-endpoint kind.
@@ -586,6 +702,25 @@ Result<Token> TokenManager::RunRefresh(Conn& c, const Token* failed) {
     return r;
   }
 
+  // Refresh grants: one refresher across every process sharing the store (the lease), which first looks
+  // whether another process has refreshed already.
+  MLC_RETURN_IF_ERROR(TakeLease(c, spec.refresh_rotates));
+  bool committed = false;
+  Result<Token> r = Status::Error("refresh did not run");
+  try {
+    r = RefreshWithToken(c, failed, &committed);
+  } catch (...) {
+    ReleaseLease(c);
+    throw;
+  }
+  if (!committed) ReleaseLease(c);
+  return r;
+}
+
+// With the connection's refresh lease held. `committed` tells whether the commit released the lease.
+Result<Token> TokenManager::RefreshWithToken(Conn& c, const Token* failed, bool* committed) {
+  const AuthSpec& spec = c.auth.spec;
+  const std::string& name = c.auth.name;
   // Another process may have refreshed since we loaded: adopt its token instead of spending ours.
   MLC_ASSIGN_OR_RETURN(std::optional<Token> stored, LoadStored(c));
   if (stored) {
@@ -615,12 +750,8 @@ Result<Token> TokenManager::RunRefresh(Conn& c, const Token* failed) {
   if (redirect_uri) grant["redirect_uri"] = *redirect_uri;  // FreshBooks expects it on refresh too
 
   const bool rotating = spec.refresh_rotates;
-  if (rotating) {
-    // Left behind only if this process dies before the commit; then the message below is the explanation.
-    MLC_RETURN_IF_ERROR(
-        store::KvPut(store_, AuthScope(name), keys::kRefreshStarted, std::to_string(NowMs())));
-  }
-  auto r = RequestAndCommit(c, grant, rotating, "refresh");
+  auto r = RequestAndCommit(c, grant, rotating, "refresh", /*release_lease=*/true);
+  *committed = r.ok();
   if (!r.ok() && r.status().code() == Code::kAuth) {
     if (rotating) {
       return Status::Auth(

@@ -12,12 +12,18 @@
 // Guarantees
 //   - Single flight per connection: however many threads find the token expired (or rejected) at once,
 //     one refresh request goes out; the others wait for it and share its outcome.
-//   - A rotating refresh token (single use) is persisted before the new access token is handed to anyone:
-//     refresh token first, then access token, then the metadata (see Commit in the .cpp for why that order
-//     survives a crash at any point; Vault::Put cannot join a caller's transaction, so the three writes are
-//     three commits). A process killed between the token response and the first write leaves the previous
-//     pair in the store; the vendor then rejects it and the connection is marked needs_reauth with a
-//     message saying so (never silently broken).
+//   - A new token pair (refresh token, access token) and its metadata (expiry, generation, auth state) are
+//     committed in ONE store transaction before the new access token is handed to anyone: after a crash
+//     the store holds either the whole old pair or the whole new one. A process killed between the token
+//     response and the commit leaves the previous pair; with a rotating (single-use) refresh token the
+//     vendor then rejects it and the connection is marked needs_reauth with a message saying so (never
+//     silently broken).
+//   - Single refresher across processes: processes sharing the store (`mlc serve` and an operator's
+//     `mlc sync`) take a lease row per connection (table auth_lease) before refreshing. The holder re-reads
+//     the stored pair first (another process may have refreshed already: then that token is used and no
+//     request is sent), and releases the lease in the transaction that commits the new pair. A lease whose
+//     holder died is taken over once it expires (Options::refresh_lease_ttl), or at once when the holder
+//     was a process on this host that no longer exists.
 //   - Transient token-endpoint failures (network, 429, 5xx, throttling) return RETRY, keep the connection
 //     alive, and back off; while the current token has not expired it keeps being used. After
 //     Options::failure_budget consecutive failures the connection shows `error` with an alert.
@@ -111,9 +117,14 @@ class TokenManager {
     std::chrono::milliseconds authorize_ttl{10 * 60 * 1000};  // how long a consent (state, PKCE) stays valid
     std::chrono::milliseconds last_used_write_interval{
         60'000};  // static bearer: kv writes at most this often
+    // Refresh lease (cross-process): how long a holder may take before others consider it dead, how long
+    // a refresher waits for another process's lease before giving up with RETRY, and how often it looks.
+    std::chrono::milliseconds refresh_lease_ttl{180'000};
+    std::chrono::milliseconds lease_wait{60'000};
+    std::chrono::milliseconds lease_poll{20};
     // Test seam for the crash-safety tests, which kill the process here: called with the connection name
-    // and "token_response_received" (a good response arrived, nothing persisted yet) or
-    // "refresh_token_saved" (the new refresh token is stored, the access token not yet).
+    // and "token_response_received" (a good response arrived, nothing persisted yet) or "pair_written"
+    // (the new pair and its metadata are written inside the open transaction, not yet committed).
     std::function<void(std::string_view connection, std::string_view point)> test_hook;
   };
   static http::RetryPolicy DefaultTokenPolicy();
@@ -192,10 +203,17 @@ class TokenManager {
   Result<Token> AcquireLocked(std::unique_lock<std::mutex>& lock, Conn& c, const Token* failed);
   Result<Token> RunRefresh(Conn& c, const Token* failed);
   Result<Token> RequestAndCommit(Conn& c, const std::map<std::string, std::string>& grant, bool rotating,
-                                 std::string_view purpose);
+                                 std::string_view purpose, bool release_lease = false);
   Result<TokenResponse> CallTokenEndpoint(Conn& c, const std::map<std::string, std::string>& grant,
                                           bool idempotent, std::string_view purpose);
-  Result<Token> Commit(Conn& c, const TokenResponse& response, std::string_view redirect_uri);
+  Result<Token> Commit(Conn& c, const TokenResponse& response, std::string_view redirect_uri,
+                       bool release_lease);
+  // The cross-process refresh lease of a connection (see Guarantees). TakeLease waits up to
+  // Options::lease_wait for another holder; rotating also marks the refresh as in flight.
+  Status TakeLease(Conn& c, bool rotating);
+  Result<bool> TryTakeLease(Conn& c, bool rotating, std::string* holder);
+  void ReleaseLease(Conn& c);
+  Result<Token> RefreshWithToken(Conn& c, const Token* failed, bool* committed);
   Result<std::optional<Token>> LoadStored(Conn& c);
   Status CheckBlockedLocked(Conn& c);
   Status MarkNeedsReauthLocked(Conn& c, std::string_view message);
@@ -210,6 +228,7 @@ class TokenManager {
   const http::HttpClient& http_;
   Options options_;
   http::Clock* clock_;
+  std::string lease_owner_;  // "<host>|<pid namespace>|<pid>|<random>": this manager in auth_lease rows
 
   mutable std::mutex mu_;  // guards conns_ (the map, not the entries)
   std::map<std::string, std::shared_ptr<Conn>, std::less<>> conns_;

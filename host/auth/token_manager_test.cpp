@@ -1,8 +1,10 @@
 // TokenManager against an emulated vendor on the loopback test server: rotation persisted under
 // concurrency, single flight for every refreshing kind, proactive refresh, 401 handling, the failure budget,
 // needs_reauth, exact token request bodies (Procurify JSON + audience, Entra ID form + scope), consent with
-// state and PKCE, Zoho api_domain hand-off, static-token idle expiry, crash safety with a killed child, and
-// no token value in any log line or error.
+// state and PKCE, Zoho api_domain hand-off, static-token idle expiry, crash safety with a killed child, the
+// pair committed in one transaction (a write refused mid-commit keeps the old pair), the cross-process
+// refresh lease (two store handles, a real child process, expiry takeover), refreshes during vault key
+// rotation, and no token value in any log line or error.
 #include "auth/token_manager.hpp"
 
 #include <gtest/gtest.h>
@@ -961,6 +963,162 @@ TEST_F(TokenManagerTest, TokensAreEncryptedAtRest) {
   EXPECT_EQ(file.find("rt-0-initialsecret"), std::string::npos);
 }
 
+// ---- one transaction per pair; the cross-process refresh lease -------------------------------------
+
+struct InjectedFailure {
+  const char* label;
+  const char* trigger;  // aborts one of the writes of the commit
+};
+
+class AtomicPairTest : public TokenManagerTest, public ::testing::WithParamInterface<InjectedFailure> {};
+
+TEST_P(AtomicPairTest, AWriteFailingMidCommitLeavesTheWholeOldPair) {
+  vendor_.rotate = true;
+  vendor_.Seed("", "rt-0-initialsecret");
+  SeedStored("fb", "at-0-expiredsecret", "rt-0-initialsecret", kStartMs - 1000);
+  // The database refuses one write after the refresh token row has been written in the same transaction.
+  ASSERT_TRUE(store_->Exec(GetParam().trigger).ok());
+  auto tm = Manager();
+  auto conn = Conn("fb", AuthKind::kOAuth2AuthorizationCode);
+  conn.spec.refresh_rotates = true;
+  ASSERT_TRUE(tm->Register(conn).ok());
+  auto r = tm->GetAccessToken("fb");
+  ASSERT_FALSE(r.ok());
+  Note(r.status());
+  EXPECT_EQ(r.status().code(), Code::kError) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("could not save the new tokens"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(vendor_.RefreshRequests(), 1);
+  // Nothing of the new pair or its metadata was committed.
+  EXPECT_EQ(VaultValue("fb", "refresh_token"), "rt-0-initialsecret");
+  EXPECT_EQ(VaultValue("fb", "access_token"), "at-0-expiredsecret");
+  auto gen = store::KvGet(*store_, AuthScope("fb"), keys::kGeneration);
+  ASSERT_TRUE(gen.ok() && *gen);
+  EXPECT_EQ(**gen, "1");
+  auto exp = store::KvGet(*store_, AuthScope("fb"), keys::kExpiresAt);
+  ASSERT_TRUE(exp.ok() && *exp);
+  EXPECT_EQ(**exp, std::to_string(kStartMs - 1000));
+  // The lease was released, so the next attempt is not blocked by this process.
+  auto lease = store_->QueryOne("SELECT owner FROM auth_lease WHERE connection = 'fb'");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_FALSE(*lease);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    FailurePoints, AtomicPairTest,
+    ::testing::Values(InjectedFailure{"access_token",
+                                      "CREATE TRIGGER refuse BEFORE UPDATE ON vault_secrets WHEN NEW.field = "
+                                      "'access_token' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"},
+                      InjectedFailure{"generation",
+                                      "CREATE TRIGGER refuse BEFORE UPDATE ON kv_state WHEN NEW.key = "
+                                      "'generation' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"}),
+    [](const auto& info) { return std::string(info.param.label); });
+
+TEST_F(TokenManagerTest, TwoStoreHandlesOnOneFileSendOneRefreshAndEveryCallerGetsTheNewToken) {
+  // Two Store handles of one SQLite file are what two processes look like to SQLite.
+  vendor_.rotate = true;
+  vendor_.token_delay = std::chrono::milliseconds(150);
+  vendor_.Seed("", "rt-0-initialsecret");
+  SeedStored("fb", "at-0-expiredsecret", "rt-0-initialsecret", kStartMs - 1000);
+  auto store2 = store::Store::Open({.path = dir_.File("mlc.db")});
+  ASSERT_TRUE(store2.ok()) << store2.status().ToString();
+  auto vault2 = vault::Vault::Open(**store2, key_);
+  ASSERT_TRUE(vault2.ok()) << vault2.status().ToString();
+  auto conn = Conn("fb", AuthKind::kOAuth2AuthorizationCode);
+  conn.spec.refresh_rotates = true;
+  auto a = Manager();
+  TokenManager b(**store2, &*vault2, client_, Opts());
+  ASSERT_TRUE(a->Register(conn).ok());
+  ASSERT_TRUE(b.Register(conn).ok());
+
+  std::vector<std::string> got(64);
+  RunConcurrently(64, [&](int i) {
+    auto t = i % 2 == 0 ? a->GetAccessToken("fb") : b.GetAccessToken("fb");
+    got[i] = t.ok() ? t->value : t.status().ToString();
+  });
+  EXPECT_EQ(vendor_.RefreshRequests(), 1);
+  const std::string fresh = VaultValue("fb", "access_token");
+  EXPECT_NE(fresh, "at-0-expiredsecret");
+  for (const auto& g : got) EXPECT_EQ(g, fresh);
+  EXPECT_EQ(VaultValue("fb", "refresh_token"), vendor_.CurrentRefresh());
+  auto lease = store_->QueryOne("SELECT owner FROM auth_lease WHERE connection = 'fb'");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_FALSE(*lease) << "released by the commit";
+}
+
+TEST_F(TokenManagerTest, ALiveHoldersLeaseMakesOthersWaitAndAnExpiredOneIsTakenOver) {
+  vendor_.rotate = true;
+  vendor_.Seed("", "rt-0-initialsecret");
+  SeedStored("fb", "at-0-expiredsecret", "rt-0-initialsecret", kStartMs - 1000);
+  // Held by a process on another host, so only its expiry can free it.
+  ASSERT_TRUE(store_
+                  ->Exec("INSERT INTO auth_lease (connection, owner, acquired_at, expires_at) VALUES "
+                         "('fb', 'elsewhere|pid:[1]|4242|abc', $1, $2)",
+                         {kStartMs - 1000, kStartMs + 60'000})
+                  .ok());
+  auto o = Opts();
+  o.lease_wait = std::chrono::milliseconds(100);
+  auto tm = Manager(o);
+  auto conn = Conn("fb", AuthKind::kOAuth2AuthorizationCode);
+  conn.spec.refresh_rotates = true;
+  ASSERT_TRUE(tm->Register(conn).ok());
+  auto r = tm->GetAccessToken("fb");
+  ASSERT_EQ(r.status().code(), Code::kRetry) << r.status().ToString();
+  Note(r.status());
+  EXPECT_NE(r.status().message().find("another process"), std::string::npos) << r.status().message();
+  EXPECT_EQ(vendor_.RefreshRequests(), 0);
+
+  clock_.SetWall(std::chrono::system_clock::time_point(std::chrono::milliseconds(kStartMs + 60'000)));
+  auto t = tm->GetAccessToken("fb");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(vendor_.RefreshRequests(), 1);
+  EXPECT_EQ(VaultValue("fb", "access_token"), t->value);
+  auto lease = store_->QueryOne("SELECT owner FROM auth_lease WHERE connection = 'fb'");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_FALSE(*lease);
+}
+
+TEST_F(TokenManagerTest, RefreshesCommitWhileTheVaultKeyRotates) {
+  // Lock order between the commit's transaction (store, then the vault key) and RotateKey: no deadlock
+  // and no pair lost or sealed with a retired key.
+  vendor_.rotate = true;
+  vendor_.Seed("", "rt-0-initialsecret");
+  SeedStored("fb", "at-0-expiredsecret", "rt-0-initialsecret", kStartMs - 1000);
+  auto tm = Manager();
+  auto conn = Conn("fb", AuthKind::kOAuth2AuthorizationCode);
+  conn.spec.refresh_rotates = true;
+  ASSERT_TRUE(tm->Register(conn).ok());
+  std::vector<vault::MasterKey> keys;
+  for (int i = 0; i < 5; ++i) keys.push_back(vault::GenerateMasterKey());
+  for (const auto& k : keys) extra_secrets_.push_back(k.ToBase64());
+  std::atomic<int> failures{0};
+  std::thread rotator([&] {
+    for (const auto& k : keys) {
+      if (!vault_->RotateKey(k).ok()) ++failures;
+    }
+  });
+  std::string last;
+  for (int round = 0; round < 10; ++round) {
+    Token failed;
+    failed.value = last.empty() ? "at-0-expiredsecret" : last;
+    auto t = tm->OnUnauthorized("fb", failed);
+    if (!t.ok()) {
+      Note(t.status());
+      ADD_FAILURE() << t.status().ToString();
+      break;
+    }
+    last = t->value;
+  }
+  rotator.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(vendor_.RefreshRequests(), 10);
+  // The last pair is stored, readable with the final key, and is what the vendor accepts.
+  auto fresh = vault::Vault::Open(*store_, keys.back());
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  EXPECT_EQ(fresh->Get("fb", "access_token").value(), last);
+  EXPECT_EQ(fresh->Get("fb", "refresh_token").value(), vendor_.CurrentRefresh());
+}
+
 // ---- crash safety -------------------------------------------------------------------------------------
 
 // Runs the refresh child; returns its wait status.
@@ -1014,7 +1172,8 @@ TEST_P(CrashSafetyTest, AProcessKilledBeforeCommittingARotatedPairLeavesAClearNe
   // The vendor rotated: the stored refresh token is now dead.
   EXPECT_EQ(vendor_.RefreshRequests(), 1);
   EXPECT_NE(vendor_.CurrentRefresh(), "rt-0-initialsecret");
-  // The store still holds the old pair, untouched, plus the marker of the interrupted refresh.
+  // The store still holds the old pair, untouched (kill_inside_commit: the new pair was written but its
+  // transaction never committed), plus the marker of the interrupted refresh.
   EXPECT_EQ(VaultValue("fb", "access_token"), "at-0-expiredsecret");
   EXPECT_EQ(VaultValue("fb", "refresh_token"), "rt-0-initialsecret");
   auto marker = store::KvGet(*store_, AuthScope("fb"), keys::kRefreshStarted);
@@ -1046,34 +1205,51 @@ TEST_P(CrashSafetyTest, AProcessKilledBeforeCommittingARotatedPairLeavesAClearNe
 }
 
 INSTANTIATE_TEST_SUITE_P(KillPoints, CrashSafetyTest,
-                         ::testing::Values("kill_after_response", "wait_for_kill"));
+                         ::testing::Values("kill_after_response", "kill_inside_commit", "wait_for_kill"));
 
-TEST_F(TokenManagerTest, AProcessKilledAfterSavingTheRotatedRefreshTokenRecoversWithoutReauth) {
+TEST_F(TokenManagerTest, AChildProcessAndThisOneRefreshingTogetherSendOneRequest) {
+  // Both processes use real time here (the child has no manual clock), so their expiries agree.
+  clock_.SetWall(std::chrono::system_clock::now());
+  const int64_t now = NowOf(clock_);
   vendor_.rotate = true;
   vendor_.Seed("", "rt-0-initialsecret");
-  SeedStored("fb", "at-0-expiredsecret", "rt-0-initialsecret", kStartMs - 1000);
+  SeedStored("fb", "at-0-expiredsecret", "rt-0-initialsecret", now - 1000);
   const std::string key_b64 = key_.ToBase64();
   extra_secrets_.push_back(key_b64);
+  // The child's refresh is held at the vendor until this process's callers have found its lease.
+  std::atomic<bool> child_refreshing{false};
+  vendor_.on_refresh = [&] {
+    child_refreshing = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  };
   std::atomic<pid_t> child{0};
-  const int status = RunChild(dir_.File("mlc.db"), server_->Url("/oauth/token"),
-                              "kill_after_refresh_token_saved", key_b64, &child);
-  ASSERT_TRUE(WIFSIGNALED(status));
-  EXPECT_EQ(WTERMSIG(status), SIGKILL);
-  // The new refresh token made it; the access token and the metadata did not.
-  EXPECT_EQ(VaultValue("fb", "refresh_token"), vendor_.CurrentRefresh());
-  EXPECT_EQ(VaultValue("fb", "access_token"), "at-0-expiredsecret");
+  int child_status = -1;
+  std::thread runner([&] {
+    child_status = RunChild(dir_.File("mlc.db"), server_->Url("/oauth/token"), "refresh", key_b64, &child);
+  });
+  for (int i = 0; i < 10'000 && !child_refreshing.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(child_refreshing.load()) << "the child never reached the token endpoint";
 
   auto tm = Manager();
   auto conn = Conn("fb", AuthKind::kOAuth2AuthorizationCode);
   conn.spec.token_url = server_->Url("/oauth/token");
   conn.spec.refresh_rotates = true;
   ASSERT_TRUE(tm->Register(conn).ok());
-  auto t = tm->GetAccessToken("fb");
-  ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(vendor_.RefreshRequests(), 2);
-  EXPECT_EQ(VaultValue("fb", "access_token"), t->value);
-  auto h = Health("fb");
-  EXPECT_TRUE(!h || h->status == "ok");
+  std::vector<std::string> got(32);
+  RunConcurrently(32, [&](int i) {
+    auto t = tm->GetAccessToken("fb");
+    got[i] = t.ok() ? t->value : t.status().ToString();
+  });
+  runner.join();
+  vendor_.on_refresh = nullptr;
+  ASSERT_TRUE(WIFEXITED(child_status)) << child_status;
+  EXPECT_EQ(WEXITSTATUS(child_status), 0);
+  EXPECT_EQ(vendor_.RefreshRequests(), 1);
+  const std::string fresh = VaultValue("fb", "access_token");
+  EXPECT_NE(fresh, "at-0-expiredsecret");
+  for (const auto& g : got) EXPECT_EQ(g, fresh);
+  EXPECT_EQ(VaultValue("fb", "refresh_token"), vendor_.CurrentRefresh());
 }
 
 }  // namespace

@@ -38,6 +38,8 @@ void RegisterMatchCommands(CLI::App& app, GlobalOptions& opts);
 void RegisterSyncCommand(CLI::App& app, GlobalOptions& opts);    // cmd_sync.cpp (engine)
 void RegisterAuditCommands(CLI::App& app, GlobalOptions& opts);  // cmd_audit.cpp (engine)
 void RegisterReplayCommand(CLI::App& app, GlobalOptions& opts);  // cmd_replay.cpp (engine)
+void RegisterMappingCommands(CLI::App& app, GlobalOptions& opts);  // cmd_mapping.cpp (engine)
+void RegisterReviewCommands(CLI::App& app, GlobalOptions& opts);   // cmd_review.cpp (engine)
 
 }  // namespace mlc::cli
 

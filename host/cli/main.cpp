@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   RegisterSyncCommand(app, opts);
   RegisterAuditCommands(app, opts);
   RegisterReplayCommand(app, opts);
+  RegisterMappingCommands(app, opts);
+  RegisterReviewCommands(app, opts);
 
   app.parse_complete_callback([&] { mlc::InitLogging(opts.log_level); });
   try {

@@ -1,6 +1,8 @@
 // StoreHostContext and StoreInstanceFactory: plugin instances whose host services live in the store.
 #include "engine/instances.hpp"
 
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "core/redact.hpp"
 #include "engine/ids.hpp"
@@ -25,6 +27,39 @@ StoreHostContext::StoreHostContext(store::Store& store, std::string connection,
   for (const auto& [name, value] : secrets_) redact::RegisterSecret(value);
 }
 
+StoreHostContext::StoreHostContext(store::Store& store, std::string connection,
+                                   std::map<std::string, std::string> secrets, vault::Vault* vault,
+                                   std::vector<std::string> writable_secrets)
+    : store_(store),
+      connection_(std::move(connection)),
+      scope_("conn:" + connection_),
+      secrets_(secrets.begin(), secrets.end()),
+      vault_(vault),
+      writable_secrets_(std::move(writable_secrets)) {
+  for (const auto& [name, value] : secrets_) redact::RegisterSecret(value);
+}
+
+Code StoreHostContext::SecretPut(std::string_view name, std::string_view value, std::string* err) {
+  // No "secret_put:" prefix: the redactor masks whatever follows a secret-like word and a colon.
+  const std::string what = "cannot store secret '" + std::string(name) + "' for connection " + connection_;
+  if (name.empty()) return Fail(Status::Invalid("cannot store a secret with an empty name"), err);
+  if (vault_ == nullptr) {
+    return Fail(Status::Invalid(what + ": it needs the vault, but this host context has none (no master key "
+                                       "configured)"),
+                err);
+  }
+  if (std::find(writable_secrets_.begin(), writable_secrets_.end(), name) == writable_secrets_.end()) {
+    return Fail(Status::Invalid(what + ": it is not declared under 'secrets' in the plugin's manifest"), err);
+  }
+  // A fixed secret was given by whoever set this context up; a plugin does not overwrite it.
+  if (secrets_.find(name) != secrets_.end()) {
+    return Fail(Status::Invalid(what + ": it is fixed by the host's configuration; cannot be written"), err);
+  }
+  // Vault::Put: one transaction, sealed, and the value registered with the redactor.
+  if (Status s = vault_->Put(connection_, name, value); !s.ok()) return Fail(s.Wrap(what), err);
+  return Code::kOk;
+}
+
 Code StoreHostContext::Http(std::string_view, std::string_view, std::string*, std::string*,
                             std::string* err) {
   return Fail(Status::Error("connection " + connection_ + " has no HTTP service in this host context"), err);
@@ -32,9 +67,21 @@ Code StoreHostContext::Http(std::string_view, std::string_view, std::string*, st
 
 Code StoreHostContext::SecretGet(std::string_view name, std::string* out, std::string* err) {
   auto it = secrets_.find(name);
-  if (it == secrets_.end()) return Fail(Status::NotFound("no secret '" + std::string(name) + "'"), err);
-  *out = it->second;
-  return Code::kOk;
+  if (it != secrets_.end()) {
+    *out = it->second;
+    return Code::kOk;
+  }
+  // Secrets the plugin stored with SecretPut.
+  if (vault_ != nullptr &&
+      std::find(writable_secrets_.begin(), writable_secrets_.end(), name) != writable_secrets_.end()) {
+    auto v = vault_->Get(connection_, name);
+    if (v.ok()) {
+      *out = std::move(*v);
+      return Code::kOk;
+    }
+    if (v.status().code() != Code::kNotFound) return Fail(v.status(), err);
+  }
+  return Fail(Status::NotFound("no secret '" + std::string(name) + "'"), err);
 }
 
 Code StoreHostContext::StateGet(std::string_view key, std::string* out, std::string* err) {
@@ -103,7 +150,15 @@ Status StoreInstanceFactory::AddConnection(const std::string& name,
   e.plugin = std::move(plugin);
   e.settings = std::move(settings);
   e.concurrency = concurrency;
-  e.context = std::make_unique<StoreHostContext>(store_, name, std::move(secrets));
+  std::vector<std::string> declared;
+  if (auto it = e.plugin->manifest.find("secrets"); it != e.plugin->manifest.end() && it->is_array()) {
+    for (const auto& s : *it) {
+      if (s.is_object() && s.contains("name") && s["name"].is_string())
+        declared.push_back(s["name"].get<std::string>());
+    }
+  }
+  e.context =
+      std::make_unique<StoreHostContext>(store_, name, std::move(secrets), vault_, std::move(declared));
   entries_[name] = std::move(e);
   return Status::Ok();
 }

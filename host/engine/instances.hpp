@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,7 @@
 #include "loader/loader.hpp"
 #include "mlc/status.hpp"
 #include "store/store.hpp"
+#include "vault/vault.hpp"
 
 namespace mlc::engine {
 
@@ -49,9 +51,15 @@ class InstanceFactory {
 
 // Host services from the store only: state in kv_state ("conn:<connection>"), blobs in the store, secrets
 // from a fixed map, HTTP refused (ERROR), the system clock, logs to the host log.
+// SecretPut (ABI 1.1) needs a vault: without one it is INVALID; with one, names in `writable_secrets`
+// (the manifest's `secrets`) are sealed under (connection, name) and SecretGet reads them back when the
+// fixed map has no such name.
 class StoreHostContext final : public loader::HostContext {
  public:
   StoreHostContext(store::Store& store, std::string connection, std::map<std::string, std::string> secrets);
+  // `vault` may be null and, when set, must outlive the context.
+  StoreHostContext(store::Store& store, std::string connection, std::map<std::string, std::string> secrets,
+                   vault::Vault* vault, std::vector<std::string> writable_secrets);
 
   Code Http(std::string_view request_json, std::string_view body, std::string* meta, std::string* body_out,
             std::string* err) override;
@@ -64,17 +72,22 @@ class StoreHostContext final : public loader::HostContext {
                std::string* err) override;
   void Log(int32_t level, std::string_view message) override;
   int64_t NowMs() override;
+  Code SecretPut(std::string_view name, std::string_view value, std::string* err) override;
 
  private:
   store::Store& store_;
   const std::string connection_;
   const std::string scope_;
   const std::map<std::string, std::string, std::less<>> secrets_;
+  vault::Vault* const vault_ = nullptr;
+  const std::vector<std::string> writable_secrets_;
 };
 
 class StoreInstanceFactory final : public InstanceFactory {
  public:
   explicit StoreInstanceFactory(store::Store& store) : store_(store) {}
+  // With a vault (may be null; must outlive the factory), plugins may store secrets they declare.
+  StoreInstanceFactory(store::Store& store, vault::Vault* vault) : store_(store), vault_(vault) {}
 
   // Registers a connection (setup only; not concurrently with other calls). Invalid without a plugin.
   Status AddConnection(const std::string& name, std::shared_ptr<const loader::LoadedPlugin> plugin,
@@ -97,6 +110,7 @@ class StoreInstanceFactory final : public InstanceFactory {
   Result<const Entry*> Find(std::string_view connection) const;
 
   store::Store& store_;
+  vault::Vault* const vault_ = nullptr;
   mutable std::mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_;
 };

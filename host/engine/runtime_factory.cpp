@@ -1,6 +1,7 @@
 // RuntimeInstanceFactory and EngineHost: the engine on top of the real connection runtime.
 #include "engine/runtime_factory.hpp"
 
+#include <chrono>
 #include <set>
 
 #include "auth/auth_spec.hpp"
@@ -106,7 +107,18 @@ Result<std::unique_ptr<EngineHost>> EngineHost::Create(const config::Config& con
     host->connections_.push_back(c);
   }
   host->factory_ = std::make_unique<RuntimeInstanceFactory>(*host->runtime_, config, registry);
-  host->resolver_ = std::make_unique<PassThroughResolver>();
+  host->resolver_ = std::make_unique<StandardResolver>(store, *host->factory_, options.now_ms);
+  for (const auto& name : pipelines) {
+    const config::Pipeline& p = config.pipelines.at(name);
+    auto resolver_options = ResolverOptions::FromJson(p.options);
+    if (!resolver_options.ok()) return resolver_options.status().Wrap("pipeline " + name);
+    MLC_RETURN_IF_ERROR(host->resolver_->mappings().LoadConfig(
+        name, p.mappings,
+        options.now_ms ? options.now_ms()
+                       : std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count()));
+  }
   host->engine_ = std::make_unique<Engine>(store, *host->factory_, *host->resolver_, std::move(options));
   for (const auto& name : pipelines) {
     MLC_RETURN_IF_ERROR(host->engine_->AddPipeline(PipelineSpec::FromConfig(config.pipelines.at(name))));

@@ -1,6 +1,7 @@
 // The engine wired to the real host services: RuntimeInstanceFactory opens plugin instances through
 // runtime::ConnectionRuntime (auth, HTTP, rate limits, vault), and EngineHost builds the whole stack —
-// vault, runtime, factory, resolver, engine — from a loaded configuration, for `mlc sync`, `mlc replay` and
+// vault, runtime, factory, resolver (StandardResolver, with the config's mapping tables loaded into the
+// store), engine — from a loaded configuration, for `mlc sync`, `mlc replay` and
 // `mlc serve`.
 //
 //   bool vault_failed = false;
@@ -26,6 +27,7 @@
 #include "engine/engine.hpp"
 #include "engine/instances.hpp"
 #include "engine/resolver.hpp"
+#include "engine/standard_resolver.hpp"
 #include "loader/loader.hpp"
 #include "runtime/connection_context.hpp"
 #include "store/store.hpp"
@@ -70,6 +72,8 @@ class EngineHost {
 
   Engine& engine() { return *engine_; }
   runtime::ConnectionRuntime& runtime() { return *runtime_; }
+  // The StandardResolver every pipeline uses (mapping tables, reference data, vendor matching).
+  StandardResolver& resolver() { return *resolver_; }
   // Connection names the engine serves.
   const std::vector<std::string>& connections() const { return connections_; }
 
@@ -78,7 +82,7 @@ class EngineHost {
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<runtime::ConnectionRuntime> runtime_;
   std::unique_ptr<RuntimeInstanceFactory> factory_;
-  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<StandardResolver> resolver_;
   std::unique_ptr<Engine> engine_;
   std::vector<std::string> connections_;
 };

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -289,16 +290,51 @@ Attempt PerformOnce(CURL* h, const HttpRequest& r, const HttpClient::Options& op
   return out;
 }
 
-// The longest wait a response's hint headers ask for, if any.
-std::optional<Duration> RetryHint(const HttpResponse& res, const RetryPolicy& policy, WallTime now) {
-  std::optional<Duration> hint;
-  auto consider = [&](std::optional<Duration> d) {
-    if (d && (!hint || *d > *hint)) hint = d;
-  };
-  if (const std::string* v = res.Header("retry-after")) consider(ParseRetryAfter(*v, now));
-  for (const std::string& name : policy.extra_retry_headers) {
-    if (const std::string* v = res.Header(name)) consider(ParseResetHint(*v, now));
+const char* FormatName(HintFormat format) {
+  switch (format) {
+    case HintFormat::kRetryAfter:
+      return "delta-seconds or an HTTP-date";
+    case HintFormat::kSeconds:
+      return "seconds";
+    case HintFormat::kEpoch:
+      return "a Unix time in seconds";
+    case HintFormat::kHttpDate:
+      return "an HTTP-date";
+    case HintFormat::kAuto:
+      return "seconds or a Unix time";
   }
+  return "?";
+}
+
+// A header value as it may appear in a debug line: bounded, one line, redacted.
+std::string ValueForLog(std::string_view v) {
+  std::string out = redact::RedactText(v.substr(0, 64));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  if (v.size() > 64) out += "...";
+  return out;
+}
+
+// The longest wait a response's hint headers ask for, if any. Values that do not parse are logged (debug)
+// and ignored, so the caller falls back to its backoff.
+std::optional<Duration> RetryHint(const HttpResponse& res, const RetryPolicy& policy, WallTime now,
+                                  std::string_view what) {
+  std::optional<Duration> hint;
+  auto consider = [&](std::string_view name, HintFormat format) {
+    const std::string* v = res.Header(name);
+    if (v == nullptr) return;
+    const std::optional<Duration> d = ParseHint(*v, format, now);
+    if (!d) {
+      Log().debug("http: {}: ignoring {} header '{}': not {}; using the backoff delay", what, name,
+                  ValueForLog(*v), FormatName(format));
+      return;
+    }
+    if (!hint || *d > *hint) hint = d;
+  };
+  consider("retry-after", HintFormat::kRetryAfter);
+  for (const std::string& name : policy.extra_retry_headers) consider(name, HintFormat::kAuto);
+  for (const HintHeader& h : policy.hint_headers) consider(h.name, h.format);
   return hint;
 }
 
@@ -357,17 +393,144 @@ Duration UntilEpoch(double epoch_seconds, WallTime now) {
   return FromSeconds(epoch_seconds - std::chrono::duration<double>(now.time_since_epoch()).count());
 }
 
+// Reads an HTTP-date field by field (curl_getdate would accept far more than RFC 9110 allows).
+class DateCursor {
+ public:
+  explicit DateCursor(std::string_view s) : s_(s) {}
+  bool Literal(std::string_view lit) {
+    if (s_.substr(pos_, lit.size()) != lit) return false;
+    pos_ += lit.size();
+    return true;
+  }
+  // Exactly `n` digits (`n` 2 with `space_pad`: also " 6" as asctime writes single-digit days).
+  bool Digits(int n, int* out, bool space_pad = false) {
+    int v = 0;
+    for (int i = 0; i < n; ++i) {
+      if (pos_ >= s_.size()) return false;
+      const char c = s_[pos_];
+      if (space_pad && i == 0 && c == ' ') {
+        ++pos_;
+        continue;
+      }
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+      ++pos_;
+    }
+    *out = v;
+    return true;
+  }
+  // One of `names`; its index.
+  template <size_t N>
+  bool Name(const std::array<std::string_view, N>& names, int* index) {
+    for (size_t i = 0; i < N; ++i) {
+      if (Literal(names[i])) {
+        *index = static_cast<int>(i);
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Time(int* h, int* m, int* sec) {
+    return Digits(2, h) && Literal(":") && Digits(2, m) && Literal(":") && Digits(2, sec);
+  }
+  bool AtEnd() const { return pos_ == s_.size(); }
+
+ private:
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+constexpr std::array<std::string_view, 7> kDays = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+constexpr std::array<std::string_view, 7> kLongDays = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                                       "Friday", "Saturday", "Sunday"};
+constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+int64_t DaysFromCivil(int64_t y, int m, int d) {  // proleptic Gregorian, 1970-01-01 = 0
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDaysIn[month - 1];
+}
+
 }  // namespace
+
+std::optional<int64_t> ParseHttpDate(std::string_view value) {
+  const std::string_view text = Trim(value);
+  int wd = 0, day = 0, month = 0, year = 0, h = 0, m = 0, sec = 0;
+  bool ok = false;
+  {  // IMF-fixdate
+    DateCursor c(text);
+    ok = c.Name(kDays, &wd) && c.Literal(", ") && c.Digits(2, &day) && c.Literal(" ") &&
+         c.Name(kMonths, &month) && c.Literal(" ") && c.Digits(4, &year) && c.Literal(" ") &&
+         c.Time(&h, &m, &sec) && c.Literal(" GMT") && c.AtEnd();
+  }
+  if (!ok) {  // RFC 850, two-digit year
+    DateCursor c(text);
+    ok = c.Name(kLongDays, &wd) && c.Literal(", ") && c.Digits(2, &day) && c.Literal("-") &&
+         c.Name(kMonths, &month) && c.Literal("-") && c.Digits(2, &year) && c.Literal(" ") &&
+         c.Time(&h, &m, &sec) && c.Literal(" GMT") && c.AtEnd();
+    // RFC 9110: a two-digit year more than 50 years ahead means the past century; relative to now that
+    // is 1970..2069 for any date a server sends today.
+    if (ok) year += year < 70 ? 2000 : 1900;
+  }
+  if (!ok) {  // asctime
+    DateCursor c(text);
+    ok = c.Name(kDays, &wd) && c.Literal(" ") && c.Name(kMonths, &month) && c.Literal(" ") &&
+         c.Digits(2, &day, /*space_pad=*/true) && c.Literal(" ") && c.Time(&h, &m, &sec) && c.Literal(" ") &&
+         c.Digits(4, &year) && c.AtEnd();
+  }
+  if (!ok) return std::nullopt;
+  ++month;
+  if (day < 1 || day > DaysInMonth(year, month) || h > 23 || m > 59 || sec > 60) return std::nullopt;
+  return DaysFromCivil(year, month, day) * 86400 + h * 3600 + m * 60 + std::min(sec, 59);
+}
+
+std::optional<HintFormat> HintFormatForResetKind(std::string_view reset_kind) {
+  if (reset_kind == "seconds") return HintFormat::kSeconds;
+  if (reset_kind == "epoch") return HintFormat::kEpoch;
+  if (reset_kind == "http_date") return HintFormat::kHttpDate;
+  return std::nullopt;
+}
 
 std::optional<Duration> ParseRetryAfter(std::string_view value, WallTime now) {
   if (auto s = ParseSeconds(value, /*allow_fraction=*/true)) return FromSeconds(*s);
-  const std::string text(Trim(value));
-  // Every HTTP-date form names a weekday and ends in GMT or a year; require letters to keep curl_getdate's
-  // leniency from turning junk into a date.
-  if (text.size() < 20 || !std::isalpha(static_cast<unsigned char>(text.front()))) return std::nullopt;
-  const time_t t = curl_getdate(text.c_str(), nullptr);
-  if (t == -1) return std::nullopt;
-  return UntilEpoch(static_cast<double>(t), now);
+  const std::optional<int64_t> t = ParseHttpDate(value);
+  if (!t) return std::nullopt;
+  return UntilEpoch(static_cast<double>(*t), now);
+}
+
+std::optional<Duration> ParseHint(std::string_view value, HintFormat format, WallTime now) {
+  switch (format) {
+    case HintFormat::kRetryAfter:
+      return ParseRetryAfter(value, now);
+    case HintFormat::kSeconds: {
+      auto s = ParseSeconds(value, /*allow_fraction=*/true);
+      if (!s) return std::nullopt;
+      return FromSeconds(*s);
+    }
+    case HintFormat::kEpoch: {
+      auto s = ParseSeconds(value, /*allow_fraction=*/true);
+      if (!s) return std::nullopt;
+      return UntilEpoch(*s, now);
+    }
+    case HintFormat::kHttpDate: {
+      const std::optional<int64_t> t = ParseHttpDate(value);
+      if (!t) return std::nullopt;
+      return UntilEpoch(static_cast<double>(*t), now);
+    }
+    case HintFormat::kAuto:
+      return ParseResetHint(value, now);
+  }
+  return std::nullopt;
 }
 
 std::optional<Duration> ParseResetHint(std::string_view value, WallTime now) {
@@ -462,7 +625,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, const RetryPol
       const bool retryable = refused || (idempotent && Contains(policy.retry_statuses, status));
       if (!retryable) return std::move(a.response);
       last_failure = "HTTP " + std::to_string(status);
-      const std::optional<Duration> hint = RetryHint(a.response, policy, clock->WallNow());
+      const std::optional<Duration> hint = RetryHint(a.response, policy, clock->WallNow(), what);
       delay = BackoffDelay(policy, attempt);
       if (hint) delay = std::max(delay, *hint);
       // The whole connection is over its limit (or the server asked everyone to wait): pause all callers.

@@ -92,6 +92,25 @@ struct HttpResponse {
   const std::string* Header(std::string_view name) const;
 };
 
+// How a retry-hint header writes when to retry: the manifest's limit_headers.reset_kind, Retry-After's own
+// grammar, or the older guess of extra_retry_headers.
+enum class HintFormat {
+  kRetryAfter,  // delta-seconds or an HTTP-date (Retry-After under another name)
+  kSeconds,     // reset_kind "seconds": seconds from now (fractions allowed)
+  kEpoch,       // reset_kind "epoch": a Unix time in seconds (fractions allowed)
+  kHttpDate,    // reset_kind "http_date": an HTTP-date (IMF-fixdate, RFC 850 or asctime)
+  kAuto,        // seconds, or a Unix time when above ten years' worth of seconds
+};
+
+// A response header that says when to retry, and how its value is written.
+struct HintHeader {
+  std::string name{};  // case-insensitive
+  HintFormat format = HintFormat::kAuto;
+};
+
+// The format named by a manifest reset_kind ("seconds", "epoch", "http_date"); nullopt for anything else.
+std::optional<HintFormat> HintFormatForResetKind(std::string_view reset_kind);
+
 struct RetryPolicy {
   int max_attempts = 5;                          // including the first attempt
   Duration max_total = std::chrono::minutes(2);  // no retry starts later than this after the first attempt
@@ -104,6 +123,9 @@ struct RetryPolicy {
   // to retry, holding seconds to wait or a Unix epoch time (values above ten years' worth of seconds are
   // read as epoch), e.g. "x-ratelimit-reset". Case-insensitive.
   std::vector<std::string> extra_retry_headers{};
+  // Hint headers with a declared format (from the manifest's limit_headers). A value that does not parse
+  // in its format is ignored with a debug log line, and the jittered backoff applies.
+  std::vector<HintHeader> hint_headers{};
   Clock* clock = nullptr;            // nullptr: DefaultClock()
   Sleeper* sleeper = nullptr;        // nullptr: DefaultClock()
   std::function<double()> random{};  // uniform in [0, 1); empty: a per-thread generator seeded at random
@@ -118,6 +140,15 @@ std::optional<Duration> ParseRetryAfter(std::string_view value, WallTime now);
 
 // Reset-style hints: seconds to wait (fractions allowed) or Unix epoch seconds. nullopt when not a number.
 std::optional<Duration> ParseResetHint(std::string_view value, WallTime now);
+
+// A hint written in `format`: the wait from `now` (zero for times in the past, at most ~100 years), or
+// nullopt when the value is not of that format.
+std::optional<Duration> ParseHint(std::string_view value, HintFormat format, WallTime now);
+
+// An HTTP-date (RFC 9110 5.6.7: IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850
+// "Sunday, 06-Nov-94 08:49:37 GMT" or asctime "Sun Nov  6 08:49:37 1994") as Unix seconds; nullopt for
+// anything else, including impossible dates and times.
+std::optional<int64_t> ParseHttpDate(std::string_view value);
 
 // The URL as it may appear in messages: scheme, host, port and path; no user info, query or fragment.
 std::string UrlForMessages(std::string_view url);

@@ -13,6 +13,9 @@
 #include <ctime>
 #include <set>
 
+#include <spdlog/sinks/base_sink.h>
+
+#include "core/log.hpp"
 #include "http/testing/test_server.hpp"
 
 namespace mlc::http {
@@ -258,6 +261,112 @@ TEST_F(HttpClientTest, ExtraResetHeaderIsHonouredAsEpochOrSeconds) {
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   // The second hint is read 20 s later on the manual clock, so "3" is relative and gives 3 s.
   EXPECT_EQ(clock_.sleeps(), (std::vector<Duration>{seconds(20), seconds(3)}));
+}
+
+// Captures the host logger's lines (debug and up) for the tests that check a log line.
+class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> Lines() {
+    std::lock_guard lock(lines_mu_);
+    return lines_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::lock_guard lock(lines_mu_);
+    lines_.emplace_back(msg.payload.data(), msg.payload.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::mutex lines_mu_;
+  std::vector<std::string> lines_;
+};
+
+std::shared_ptr<LineSink> CaptureLog() {
+  static std::shared_ptr<LineSink> sink = [] {
+    auto s = std::make_shared<LineSink>();
+    Log().sinks().push_back(s);
+    Log().set_level(spdlog::level::debug);
+    return s;
+  }();
+  return sink;
+}
+
+struct ResetCase {
+  const char* label;
+  HintFormat format;
+  // The reset header's value, given the client's wall clock.
+  std::function<std::string(WallTime now)> value;
+};
+
+class ResetHeaderTest : public HttpClientTest, public ::testing::WithParamInterface<ResetCase> {};
+
+TEST_P(ResetHeaderTest, A429WaitsUntilTheDeclaredResetAndPausesTheLimiter) {
+  clock_.SetWall(WallTime(std::chrono::seconds(1'900'000'000)));
+  const ResetCase& c = GetParam();
+  TestServer server;
+  server.PushFault(Fault{.response = TestResponse{
+                             .status = 429, .headers = {{"X-RateLimit-Reset", c.value(clock_.WallNow())}}}});
+  policy_.hint_headers = {{"X-RateLimit-Reset", c.format}};
+  policy_.random = [] { return 0.0; };  // backoff 0: the wait is the hint alone
+  policy_.max_total = std::chrono::minutes(5);
+  RateLimiter limiter({}, &clock_, &clock_);
+  const SteadyTime t0 = clock_.Now();
+  auto res = client_.Send(Get(server.Url("/x")), policy_, &limiter);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(server.request_count(), 2u);
+  EXPECT_EQ(clock_.sleeps(), (std::vector<Duration>{seconds(90)})) << c.label;
+  EXPECT_EQ(limiter.paused_until(), t0 + seconds(90)) << "the whole connection waits for the reset";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryResetKind, ResetHeaderTest,
+    ::testing::Values(ResetCase{"seconds", HintFormat::kSeconds, [](WallTime) { return std::string("90"); }},
+                      ResetCase{"epoch", HintFormat::kEpoch,
+                                [](WallTime now) {
+                                  return std::to_string(
+                                      std::chrono::duration_cast<seconds>(now.time_since_epoch()).count() +
+                                      90);
+                                }},
+                      ResetCase{"http_date", HintFormat::kHttpDate,
+                                [](WallTime now) { return HttpDate(now + seconds(90)); }}),
+    [](const auto& info) { return std::string(info.param.label); });
+
+TEST_F(HttpClientTest, MalformedResetValuesFallBackToTheBackoffWithADebugLine) {
+  auto log = CaptureLog();
+  clock_.SetWall(WallTime(std::chrono::seconds(1'900'000'000)));
+  const std::vector<std::pair<HintFormat, std::string>> cases = {
+      {HintFormat::kHttpDate, "Tue, 99 Foo 2030 25:61:00 GMT"},
+      {HintFormat::kHttpDate, "1900000090"},
+      {HintFormat::kHttpDate, "Sat, 30 Feb 2030 10:00:00 GMT"},
+      {HintFormat::kEpoch, "soon"},
+      {HintFormat::kSeconds, "-5"},
+      {HintFormat::kSeconds, "Sat, 16 Mar 2030 10:00:00 GMT"},
+      {HintFormat::kEpoch, std::string(5000, '9') + "x"},
+  };
+  for (const auto& [format, value] : cases) {
+    clock_.ClearSleeps();
+    const size_t lines_before = log->Lines().size();
+    TestServer server;
+    server.PushFault(
+        Fault{.response = TestResponse{.status = 429, .headers = {{"X-RateLimit-Reset", value}}}});
+    policy_.hint_headers = {{"X-RateLimit-Reset", format}};
+    policy_.random = [] { return 0.5; };
+    auto res = client_.Send(Get(server.Url("/x")), policy_);
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    EXPECT_EQ(res->status, 200);
+    // The jittered backoff of the first retry (half of base_delay here), not the broken hint.
+    EXPECT_EQ(clock_.sleeps(), (std::vector<Duration>{policy_.base_delay / 2})) << value;
+    const auto lines = log->Lines();
+    bool logged = false;
+    for (size_t i = lines_before; i < lines.size(); ++i) {
+      logged = logged || (lines[i].find("ignoring X-RateLimit-Reset header") != std::string::npos &&
+                          lines[i].find("using the backoff delay") != std::string::npos);
+    }
+    EXPECT_TRUE(logged) << "no debug line for " << value.substr(0, 40);
+  }
 }
 
 TEST_F(HttpClientTest, ServiceUnavailableThenSuccess) {
@@ -585,6 +694,43 @@ TEST(RetryHintTest, ResetHints) {
       << "absurd values saturate at 100 years instead of overflowing";
   EXPECT_FALSE(ParseResetHint("tomorrow", now).has_value());
   EXPECT_FALSE(ParseResetHint("-1", now).has_value());
+}
+
+TEST(RetryHintTest, HttpDates) {
+  EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+  EXPECT_EQ(ParseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
+  EXPECT_EQ(ParseHttpDate("Sun Nov  6 08:49:37 1994"), 784111777);
+  EXPECT_EQ(ParseHttpDate("Thu, 29 Feb 2024 00:00:00 GMT"), 1709164800) << "leap day";
+  EXPECT_EQ(ParseHttpDate("Thursday, 01-Jan-65 00:00:00 GMT"), 2997993600)
+      << "two-digit years below 70: 20xx";
+  for (const char* junk :
+       {"", "soon", "1900000000", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 06 Nov 1994 08:49:37 GMT trailing", "sun, 06 nov 1994 08:49:37 gmt",
+        "Sun, 31 Nov 1994 08:49:37 GMT", "Fri, 29 Feb 2023 00:00:00 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nov 1994 08:60:00 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994",
+        "Sunday, 06-Nov-1994 08:49:37 GMT", "2024-03-01T00:00:00Z"}) {
+    EXPECT_FALSE(ParseHttpDate(junk).has_value()) << junk;
+  }
+}
+
+TEST(RetryHintTest, EachFormatReadsOnlyItsOwnSpelling) {
+  const WallTime now = WallTime(std::chrono::seconds(1'700'000'000));
+  EXPECT_EQ(ParseHint("30", HintFormat::kSeconds, now), seconds(30));
+  EXPECT_EQ(ParseHint("2.5", HintFormat::kSeconds, now), milliseconds(2500));
+  EXPECT_EQ(ParseHint("1700000030", HintFormat::kEpoch, now), seconds(30));
+  EXPECT_EQ(ParseHint("30", HintFormat::kEpoch, now), Duration::zero()) << "1970 is in the past";
+  EXPECT_EQ(ParseHint("Tue, 14 Nov 2023 22:12:20 GMT", HintFormat::kHttpDate, now), Duration::zero());
+  EXPECT_EQ(ParseHint("Tue, 14 Nov 2023 22:14:20 GMT", HintFormat::kHttpDate, now), seconds(60));
+  EXPECT_EQ(ParseHint("Tue, 14 Nov 2023 22:14:20 GMT", HintFormat::kRetryAfter, now), seconds(60));
+  EXPECT_EQ(ParseHint("45", HintFormat::kRetryAfter, now), seconds(45));
+  EXPECT_EQ(ParseHint("1700000045", HintFormat::kAuto, now), seconds(45));
+  EXPECT_FALSE(ParseHint("Tue, 14 Nov 2023 22:15:20 GMT", HintFormat::kSeconds, now).has_value());
+  EXPECT_FALSE(ParseHint("Tue, 14 Nov 2023 22:15:20 GMT", HintFormat::kEpoch, now).has_value());
+  EXPECT_FALSE(ParseHint("60", HintFormat::kHttpDate, now).has_value());
+  EXPECT_EQ(HintFormatForResetKind("seconds"), HintFormat::kSeconds);
+  EXPECT_EQ(HintFormatForResetKind("epoch"), HintFormat::kEpoch);
+  EXPECT_EQ(HintFormatForResetKind("http_date"), HintFormat::kHttpDate);
+  EXPECT_FALSE(HintFormatForResetKind("minutes").has_value());
 }
 
 TEST(UrlForMessagesTest, DropsUserInfoQueryAndFragment) {

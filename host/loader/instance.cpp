@@ -1,6 +1,7 @@
 // Host services trampolines (C ABI -> HostContext), PluginInstance calls, and InMemoryHostContext.
 #include "loader/instance.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -157,6 +158,16 @@ mlc_status BlobGetTrampoline(mlc_host_ctx* ctx, mlc_str id, const mlc_sink* out,
   });
 }
 
+mlc_status SecretPutTrampoline(mlc_host_ctx* ctx, mlc_str name, mlc_str value, const mlc_sink* err) {
+  return Guard("secret_put", ctx, err, [&](HostContext* host) {
+    if (!ValidView(name) || !ValidView(value)) return CodeFromAbi(InvalidView(err, "secret_put"));
+    std::string err_buf;
+    Code code = host->SecretPut(View(name), View(value), &err_buf);
+    Emit(err, err_buf);
+    return code;
+  });
+}
+
 void LogTrampoline(mlc_host_ctx* ctx, int32_t level, mlc_str message) {
   try {
     if (ctx == nullptr || !ValidView(message)) return;
@@ -186,8 +197,18 @@ int64_t NowMsTrampoline(mlc_host_ctx* ctx) {
 }
 
 const mlc_host_api kHostApi = {
-    sizeof(mlc_host_api), MLC_ABI_VERSION,    &HttpTrampoline,    &SecretGetTrampoline, &StateGetTrampoline,
-    &StatePutTrampoline,  &BlobPutTrampoline, &BlobGetTrampoline, &LogTrampoline,       &NowMsTrampoline,
+    .size = sizeof(mlc_host_api),
+    .abi_version = MLC_ABI_VERSION,
+    .http = &HttpTrampoline,
+    .secret_get = &SecretGetTrampoline,
+    .state_get = &StateGetTrampoline,
+    .state_put = &StatePutTrampoline,
+    .blob_put = &BlobPutTrampoline,
+    .blob_get = &BlobGetTrampoline,
+    .log = &LogTrampoline,
+    .now_ms = &NowMsTrampoline,
+    // v1.1
+    .secret_put = &SecretPutTrampoline,
 };
 
 // ---- Plugin replies -------------------------------------------------------------------------------
@@ -237,6 +258,11 @@ Status NotImplemented(const char* op) {
 }  // namespace
 
 const mlc_host_api* HostApiTable() { return &kHostApi; }
+
+Code HostContext::SecretPut(std::string_view, std::string_view, std::string* err) {
+  *err = "this host context does not support storing secrets (secret_put)";
+  return Code::kInvalid;
+}
 
 // ---- PluginInstance --------------------------------------------------------------------------------
 
@@ -330,6 +356,16 @@ void InMemoryHostContext::SetState(const std::string& key, const std::string& va
   std::lock_guard<std::mutex> lock(mu_);
   state_[key] = value;
 }
+void InMemoryHostContext::SetWritableSecrets(std::vector<std::string> names) {
+  std::lock_guard<std::mutex> lock(mu_);
+  writable_secrets_ = std::move(names);
+}
+std::optional<std::string> InMemoryHostContext::Secret(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = secrets_.find(name);
+  if (it == secrets_.end()) return std::nullopt;
+  return it->second;
+}
 std::optional<std::string> InMemoryHostContext::State(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = state_.find(key);
@@ -374,6 +410,25 @@ Code InMemoryHostContext::SecretGet(std::string_view name, std::string* out, std
     return Code::kNotFound;
   }
   *out = it->second;
+  return Code::kOk;
+}
+
+Code InMemoryHostContext::SecretPut(std::string_view name, std::string_view value, std::string* err) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (name.empty()) {
+    *err = "cannot store a secret with an empty name";
+    return Code::kInvalid;
+  }
+  if (writable_secrets_ &&
+      std::find(writable_secrets_->begin(), writable_secrets_->end(), name) == writable_secrets_->end()) {
+    *err = "cannot store secret '" + std::string(name) + "': it is not declared in the plugin's manifest";
+    return Code::kInvalid;
+  }
+  if (value.empty()) {
+    *err = "cannot store secret '" + std::string(name) + "': the value is empty";
+    return Code::kInvalid;
+  }
+  secrets_[std::string(name)] = std::string(value);
   return Code::kOk;
 }
 

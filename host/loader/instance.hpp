@@ -57,6 +57,9 @@ class HostContext {
                        std::string* err) = 0;
   virtual void Log(int32_t level, std::string_view message) = 0;
   virtual int64_t NowMs() = 0;
+  // ABI 1.1. Not pure, so host contexts written for 1.0 keep compiling; they refuse with kInvalid. An
+  // implementation must never put `value` in `err` or a log line.
+  virtual Code SecretPut(std::string_view name, std::string_view value, std::string* err);
 };
 
 // The host services table handed to every plugin's open(); static, valid for the process lifetime.
@@ -103,7 +106,8 @@ class PluginInstance {
   std::mutex call_mu_;  // one call into the instance at a time (ABI rule)
 };
 
-// A self-contained HostContext for tests and offline tools: state, secrets and blobs live in maps,
+// A self-contained HostContext for tests and offline tools: state, secrets and blobs live in maps (so
+// SecretPut keeps secrets in memory, unencrypted: never use it where a vault is expected),
 // http fails with MLC_ERROR unless a handler is installed, the clock is the system clock unless set.
 // Internally synchronised.
 class InMemoryHostContext : public HostContext {
@@ -113,6 +117,10 @@ class InMemoryHostContext : public HostContext {
 
   void SetHttpHandler(HttpHandler handler);
   void SetSecret(const std::string& name, const std::string& value);
+  // Names SecretPut accepts (the manifest's `secrets`); until called, every name is accepted.
+  void SetWritableSecrets(std::vector<std::string> names);
+  // The secret's value, whether set by SetSecret or written by the plugin through SecretPut.
+  std::optional<std::string> Secret(const std::string& name) const;
   void SetState(const std::string& key, const std::string& value);
   std::optional<std::string> State(const std::string& key) const;
   // Blob content and content type by id.
@@ -133,11 +141,13 @@ class InMemoryHostContext : public HostContext {
                std::string* err) override;
   void Log(int32_t level, std::string_view message) override;
   int64_t NowMs() override;
+  Code SecretPut(std::string_view name, std::string_view value, std::string* err) override;
 
  private:
   mutable std::mutex mu_;
   HttpHandler http_;
   std::map<std::string, std::string, std::less<>> secrets_;
+  std::optional<std::vector<std::string>> writable_secrets_;
   std::map<std::string, std::string, std::less<>> state_;
   std::map<std::string, std::pair<std::string, std::string>, std::less<>> blobs_;  // id -> (bytes, type)
   std::vector<std::pair<int32_t, std::string>> logs_;

@@ -1,7 +1,10 @@
 // Tests for PluginInstance and the host-services trampolines, driven through the fixture plugins.
 #include "loader/instance.hpp"
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -9,8 +12,12 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config.hpp"
 #include "loader/loader.hpp"
 #include "loader/loader_test_util.hpp"
+#include "runtime/connection_context.hpp"
+#include "store/store.hpp"
+#include "vault/vault.hpp"
 
 namespace mlc::loader {
 namespace {
@@ -275,6 +282,138 @@ TEST_F(InstanceTest, HostServicesThroughTheTrampolines) {
   EXPECT_EQ((*null_view)["status"], MLC_INVALID);
 }
 
+TEST_F(InstanceTest, SecretPutThroughTheTrampolineIsReadableBackAndLimitedToDeclaredNames) {
+  InMemoryHostContext host;
+  host.SetWritableSecrets({"webhook_verifier"});
+  auto inst = OpenGood(&host);
+  ASSERT_NE(inst, nullptr);
+  const std::string value = "whsec-in-memory-9c1d";
+  auto ok = inst->Read({{"probe", "secret_put"}, {"name", "webhook_verifier"}, {"value", value}});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)["available"], true);
+  EXPECT_EQ((*ok)["status"], MLC_OK) << (*ok)["err"];
+  EXPECT_EQ((*ok)["read_back_matches"], true);
+  EXPECT_EQ(host.Secret("webhook_verifier"), value);
+
+  auto undeclared = inst->Read({{"probe", "secret_put"}, {"name", "other"}, {"value", value}});
+  ASSERT_TRUE(undeclared.ok());
+  EXPECT_EQ((*undeclared)["status"], MLC_INVALID);
+  EXPECT_NE((*undeclared)["err"].get<std::string>().find("'other': it is not declared"), std::string::npos);
+  EXPECT_EQ((*undeclared)["err"].get<std::string>().find(value), std::string::npos);
+  EXPECT_FALSE(host.Secret("other").has_value());
+  auto empty = inst->Read({{"probe", "secret_put"}, {"name", "webhook_verifier"}, {"value", ""}});
+  EXPECT_EQ((*empty)["status"], MLC_INVALID);
+  EXPECT_EQ(host.Secret("webhook_verifier"), value);  // a refused write changes nothing
+}
+
+TEST_F(InstanceTest, HostContextsWithoutSecretPutRefuseIt) {
+  InMemoryHostContext host;
+  std::string err;
+  // The base class's default, which every HostContext written for ABI 1.0 inherits.
+  EXPECT_EQ(host.HostContext::SecretPut("webhook_verifier", "whsec-default-value", &err), Code::kInvalid);
+  EXPECT_NE(err.find("does not support"), std::string::npos) << err;
+  EXPECT_EQ(err.find("whsec-default-value"), std::string::npos);
+}
+
+// A plugin of the older minor 1.0 gets the same (1.1) host table and works as before.
+TEST_F(InstanceTest, OlderMinorPluginRunsAgainstThisHost) {
+  InMemoryHostContext host;
+  host.SetSecret("api_token", "s3cr3t-value");
+  auto plugin = Load("abi_1_0.so", "fixture_abi_1_0");
+  ASSERT_NE(plugin, nullptr);
+  auto inst = PluginInstance::Open(plugin, &host, json::object());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  auto check = (*inst)->Check();
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_EQ((*check)["account"]["plugin"], "fixture_abi_1_0");
+  auto secret = (*inst)->Read({{"probe", "secret"}, {"name", "api_token"}});
+  ASSERT_TRUE(secret.ok());
+  EXPECT_EQ((*secret)["status"], MLC_OK);
+}
+
+// The trampoline against the real host context: values sealed in the vault, the config's rules enforced.
+class VaultSecretPutTest : public InstanceTest {
+ protected:
+  void SetUp() override {
+    auto store = store::Store::Open({.path = db_dir_.File("mlc.db")});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    auto vault = vault::Vault::Open(*store_, vault::GenerateMasterKey());
+    ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+    vault_ = std::make_unique<vault::Vault>(std::move(vault).value());
+    runtime_ = std::make_unique<runtime::ConnectionRuntime>(*store_, vault_.get(),
+                                                            runtime::ConnectionRuntime::Options{});
+    plugin_ = Load("good.so", "fixture_good");
+    ASSERT_NE(plugin_, nullptr);
+    setenv("MLC_LOADER_TEST_ENV_SECRET", "env-sourced-value-77", 1);
+    config::Connection conn;
+    conn.name = "fx";
+    conn.plugin = "fixture_good";
+    config::SecretRef env;
+    env.kind = config::SecretRef::Kind::kEnv;
+    env.env_var = "MLC_LOADER_TEST_ENV_SECRET";
+    conn.secrets["env_secret"] = env;
+    // The fixture's manifest plus the secrets a FreshBooks-like plugin would declare.
+    json manifest = plugin_->manifest;
+    manifest["secrets"] = json::array({{{"name", "webhook_verifier"}}, {{"name", "env_secret"}}});
+    ASSERT_TRUE(runtime_->AddConnection(conn, manifest).ok());
+    auto ctx = runtime_->Context("fx");
+    ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
+    auto inst = PluginInstance::Open(plugin_, *ctx, json::object());
+    ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+    inst_ = std::move(inst).value();
+  }
+  void TearDown() override {
+    inst_.reset();
+    unsetenv("MLC_LOADER_TEST_ENV_SECRET");
+  }
+
+  json Put(const std::string& name, const std::string& value) {
+    auto r = inst_->Read({{"probe", "secret_put"}, {"name", name}, {"value", value}});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : json();
+  }
+
+  TempDir db_dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<vault::Vault> vault_;
+  std::unique_ptr<runtime::ConnectionRuntime> runtime_;
+  std::shared_ptr<const LoadedPlugin> plugin_;
+  std::unique_ptr<PluginInstance> inst_;
+};
+
+TEST_F(VaultSecretPutTest, DeclaredNameIsSealedAndReadableBackThroughSecretGet) {
+  const std::string value = "whsec-vault-sealed-4e2b8a";
+  json r = Put("webhook_verifier", value);
+  EXPECT_EQ(r["status"], MLC_OK) << r["err"];
+  EXPECT_EQ(r["read_back_matches"], true);
+  auto stored = vault_->Get("fx", "webhook_verifier");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(*stored, value);
+  // Neither the database file nor its write-ahead log holds the value in plaintext.
+  for (const std::string suffix : {"", "-wal"}) {
+    const std::string bytes = testing::ReadBytes(db_dir_.File("mlc.db") + suffix);
+    EXPECT_EQ(bytes.find(value), std::string::npos) << "plaintext secret in mlc.db" << suffix;
+  }
+}
+
+TEST_F(VaultSecretPutTest, UndeclaredAndEnvironmentSourcedNamesAreInvalid) {
+  const std::string value = "whsec-must-not-be-stored-31";
+  json undeclared = Put("not_in_manifest", value);
+  EXPECT_EQ(undeclared["status"], MLC_INVALID);
+  EXPECT_NE(undeclared["err"].get<std::string>().find("'not_in_manifest' for connection fx: it is not declared"), std::string::npos)
+      << undeclared["err"];
+  json env = Put("env_secret", value);
+  EXPECT_EQ(env["status"], MLC_INVALID);
+  EXPECT_NE(env["err"].get<std::string>().find("configured from the environment; cannot be written"),
+            std::string::npos)
+      << env["err"];
+  for (const json& r : {undeclared, env})
+    EXPECT_EQ(r["err"].get<std::string>().find(value), std::string::npos);
+  EXPECT_EQ(vault_->Get("fx", "not_in_manifest").status().code(), Code::kNotFound);
+  EXPECT_EQ(vault_->Get("fx", "env_secret").status().code(), Code::kNotFound);
+}
+
 TEST_F(InstanceTest, HttpWithoutHandlerIsAnError) {
   InMemoryHostContext host;
   auto inst = OpenGood(&host);
@@ -353,6 +492,13 @@ TEST(HostApiTableTest, DescribesItselfAndRejectsNullContext) {
   EXPECT_EQ(host.State(""), "");
   api->log(nullptr, MLC_LOG_INFO, key);  // ignored, no crash
   EXPECT_GT(api->now_ms(nullptr), 0);
+  // ABI 1.1: secret_put is in the table and, like every service, refuses a NULL context.
+  ASSERT_TRUE(MLC_TABLE_HAS(api, mlc_host_api, secret_put));
+  ASSERT_NE(api->secret_put, nullptr);
+  err.clear();
+  EXPECT_EQ(api->secret_put(nullptr, key, key, &err_sink), MLC_INVALID);
+  EXPECT_EQ(err, "host service secret_put called without a host context");
+  EXPECT_EQ(api->secret_put(ctx, mlc_str{nullptr, 3}, key, nullptr), MLC_INVALID);
 }
 
 TEST_F(InstanceTest, ConcurrentCallersAreSerialised) {

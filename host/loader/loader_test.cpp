@@ -91,12 +91,12 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"invalid_json.so", "manifest is not valid JSON at byte ", true},
         RefusalCase{"bad_manifest.so", "manifest fails the schema: ", true},
         RefusalCase{"manifest_abi_mismatch.so",
-                    "manifest declares ABI 2.0 but this host serves ABI 1.0 (major versions differ)"},
+                    "manifest declares ABI 2.0 but this host serves ABI 1.1 (major versions differ)"},
         RefusalCase{"unresolved.so", "cannot load library: ", true},
         RefusalCase{"missing_entry.so", "missing entry symbol mlc_plugin_entry"},
-        RefusalCase{"entry_null.so", "mlc_plugin_entry returned NULL (plugin cannot serve host ABI 1.0)"},
+        RefusalCase{"entry_null.so", "mlc_plugin_entry returned NULL (plugin cannot serve host ABI 1.1)"},
         RefusalCase{"wrong_abi_major.so",
-                    "plugin ABI 2.0 is incompatible with host ABI 1.0 (major versions differ)"},
+                    "plugin ABI 2.0 is incompatible with host ABI 1.1 (major versions differ)"},
         RefusalCase{"table_too_small.so",
                     "plugin table is 64 bytes, smaller than the ABI 1.0 table (80 bytes)"},
         RefusalCase{"null_check.so", "required function 'check' is NULL in the plugin table"}),
@@ -172,18 +172,34 @@ TEST(LoaderTest, NewerMinorLoads) {
   auto plugin = registry.Find("fixture_newer_minor");
   ASSERT_NE(plugin, nullptr);
   EXPECT_EQ(MLC_ABI_MAJOR(plugin->abi_version), MLC_ABI_VERSION_MAJOR);
-  EXPECT_EQ(MLC_ABI_MINOR(plugin->abi_version), 1u);
+  EXPECT_EQ(MLC_ABI_MINOR(plugin->abi_version), MLC_ABI_VERSION_MINOR + 1);
   EXPECT_EQ(plugin->api->size, sizeof(mlc_plugin_api) + sizeof(void*));
   auto abi = ManifestAbi(plugin->manifest);
   ASSERT_TRUE(abi.ok());
-  EXPECT_EQ(abi->second, 1u);
+  EXPECT_EQ(abi->second, MLC_ABI_VERSION_MINOR + 1);
+}
+
+// A plugin built for an older minor (1.0: before secret_put) loads into this 1.1 host unchanged.
+TEST(LoaderTest, OlderMinorLoads) {
+  static_assert(MLC_ABI_VERSION_MINOR >= 1, "the abi_1_0 fixture is an older minor only from 1.1 on");
+  TempDir dir;
+  dir.Add("abi_1_0.so");
+  PluginRegistry registry;
+  LoadReport report = registry.LoadDirectories({dir.path()});
+  ASSERT_TRUE(report.refused.empty()) << report.refused[0].reason;
+  auto plugin = registry.Find("fixture_abi_1_0");
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->abi_version, 0x10000u);
+  auto abi = ManifestAbi(plugin->manifest);
+  ASSERT_TRUE(abi.ok());
+  EXPECT_EQ(*abi, (std::pair<uint32_t, uint32_t>{1, 0}));
 }
 
 TEST(LoaderTest, WholeFixtureDirectory) {
   PluginRegistry registry;
   LoadReport report = registry.LoadDirectories({MLC_LOADER_FIXTURE_DIR});
   ASSERT_TRUE(report.status.ok()) << report.status.ToString();
-  std::vector<std::string> expected;
+  std::vector<std::string> expected = {"fixture_abi_1_0"};
 #if MLC_LOADER_HAVE_CLANG_FIXTURE
   expected.push_back("fixture_clang");
 #endif

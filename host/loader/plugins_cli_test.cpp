@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loader/loader_test_util.hpp"
+#include "mlc/plugin.h"
 
 namespace mlc::loader {
 namespace {
@@ -66,7 +67,8 @@ TEST(PluginsCliTest, ListJsonShowsPluginsAndRefusals) {
   EXPECT_EQ(p["name"], "fixture_good");
   EXPECT_EQ(p["version"], "1.2.3");
   EXPECT_EQ(p["vendor"], "Fixture Systems");
-  EXPECT_EQ(p["abi"], "1.0");
+  // The table's ABI: good.so is built against this tree's plugin.h.
+  EXPECT_EQ(p["abi"], std::to_string(MLC_ABI_VERSION_MAJOR) + "." + std::to_string(MLC_ABI_VERSION_MINOR));
   EXPECT_EQ(p["path"], plugins.File("good.so"));
   EXPECT_EQ(p["manifest"]["name"], "fixture_good");
   EXPECT_TRUE(p["roles"].is_array());
@@ -86,7 +88,8 @@ TEST(PluginsCliTest, ListOfGoodPluginsExitsZero) {
   ASSERT_FALSE(doc.is_discarded()) << run.out;
   ASSERT_EQ(doc["plugins"].size(), 2u);
   EXPECT_EQ(doc["plugins"][1]["name"], "fixture_newer_minor");
-  EXPECT_EQ(doc["plugins"][1]["abi"], "1.1");
+  EXPECT_EQ(doc["plugins"][1]["abi"],
+            std::to_string(MLC_ABI_VERSION_MAJOR) + "." + std::to_string(MLC_ABI_VERSION_MINOR + 1));
   EXPECT_TRUE(doc["refused"].empty());
 }
 

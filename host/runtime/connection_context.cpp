@@ -259,27 +259,31 @@ http::RateLimitConfig RateLimitsFor(const config::Connection& connection, const 
   return cfg;
 }
 
-std::vector<std::string> RetryHeadersFor(const json& manifest) {
-  std::vector<std::string> out;
+std::vector<http::HintHeader> RetryHeadersFor(const json& manifest) {
+  std::vector<http::HintHeader> out;
   auto it = manifest.find("limit_headers");
   if (it == manifest.end() || !it->is_object()) return out;
   // Retry-After itself is always honoured; a differently named one, and a reset header, are extras.
   if (auto ra = it->find("retry_after");
       ra != it->end() && ra->is_string() && !IEquals(ra->get<std::string>(), "retry-after")) {
-    out.push_back(ra->get<std::string>());
+    out.push_back({ra->get<std::string>(), http::HintFormat::kRetryAfter});
   }
   if (auto reset = it->find("reset"); reset != it->end() && reset->is_string()) {
-    // HttpClient reads seconds or epoch values; an HTTP-date reset header is left to Retry-After.
-    if (it->value("reset_kind", std::string("seconds")) != "http_date")
-      out.push_back(reset->get<std::string>());
+    // The schema requires reset_kind with reset; a manifest without one (or with a kind this host does not
+    // know) gets the seconds-or-epoch guess.
+    const auto kind = it->find("reset_kind");
+    std::optional<http::HintFormat> format;
+    if (kind != it->end() && kind->is_string())
+      format = http::HintFormatForResetKind(kind->get<std::string>());
+    out.push_back({reset->get<std::string>(), format.value_or(http::HintFormat::kAuto)});
   }
   return out;
 }
 
 // ---- ConnectionContext --------------------------------------------------------------------------
 
-auth::SecretSource ConnectionContext::MakeSecretSource(const config::Connection& connection,
-                                                       const json& manifest, vault::Vault* vault) {
+// The names the manifest declares under `secrets`.
+std::vector<std::string> DeclaredSecrets(const json& manifest) {
   std::vector<std::string> declared;
   if (auto it = manifest.find("secrets"); it != manifest.end() && it->is_array()) {
     for (const auto& s : *it) {
@@ -287,6 +291,12 @@ auth::SecretSource ConnectionContext::MakeSecretSource(const config::Connection&
         declared.push_back(s["name"].get<std::string>());
     }
   }
+  return declared;
+}
+
+auth::SecretSource ConnectionContext::MakeSecretSource(const config::Connection& connection,
+                                                       const json& manifest, vault::Vault* vault) {
+  std::vector<std::string> declared = DeclaredSecrets(manifest);
   return [conn = connection, declared = std::move(declared),
           vault](std::string_view name) -> Result<std::string> {
     auto it = conn.secrets.find(std::string(name));
@@ -308,7 +318,8 @@ ConnectionContext::ConnectionContext(const config::Connection& connection, const
       retry_headers_(RetryHeadersFor(manifest)),
       base_url_template_(manifest.value("base_url", std::string())),
       services_(std::move(services)),
-      secrets_(MakeSecretSource(connection, manifest, services_.vault)) {}
+      secrets_(MakeSecretSource(connection, manifest, services_.vault)),
+      declared_secrets_(DeclaredSecrets(manifest)) {}
 
 Result<std::unique_ptr<ConnectionContext>> ConnectionContext::Create(const config::Connection& connection,
                                                                      const json& manifest,
@@ -337,10 +348,7 @@ void ConnectionContext::Log(int32_t level, std::string_view message) {
 }
 
 Code ConnectionContext::SecretGet(std::string_view name, std::string* out, std::string* err) {
-  const bool host_only =
-      name == "access_token" || name == "refresh_token" ||
-      std::find(spec_.secret_fields.begin(), spec_.secret_fields.end(), name) != spec_.secret_fields.end();
-  if (host_only) {
+  if (HostOnlySecret(name)) {
     return Fail(Status::NotFound("secret '" + std::string(name) +
                                  "' is used by the host for authentication and is not readable by plugins"),
                 err);
@@ -348,6 +356,57 @@ Code ConnectionContext::SecretGet(std::string_view name, std::string* out, std::
   auto v = secrets_(name);
   if (!v.ok()) return Fail(v.status(), err);
   *out = std::move(*v);
+  return Code::kOk;
+}
+
+bool ConnectionContext::HostOnlySecret(std::string_view name) const {
+  return name == "access_token" || name == "refresh_token" ||
+         std::find(spec_.secret_fields.begin(), spec_.secret_fields.end(), name) != spec_.secret_fields.end();
+}
+
+Code ConnectionContext::SecretPut(std::string_view name, std::string_view value, std::string* err) {
+  const std::string n(name);
+  // No "secret_put:" prefix: the redactor masks whatever follows a secret-like word and a colon.
+  const std::string what = "cannot store secret '" + n + "' for connection " + connection_.name;
+  if (n.empty()) return Fail(Status::Invalid("cannot store a secret with an empty name"), err);
+  if (std::find(declared_secrets_.begin(), declared_secrets_.end(), n) == declared_secrets_.end()) {
+    return Fail(Status::Invalid(what + ": it is not declared under 'secrets' in plugin " + plugin_name_ +
+                                "'s manifest"),
+                err);
+  }
+  // Credentials the host authenticates with are the operator's to set, not the plugin's.
+  if (HostOnlySecret(n)) {
+    return Fail(
+        Status::Invalid(what + ": it is used by the host for authentication; cannot be written by plugins"),
+        err);
+  }
+  // Write where SecretGet reads: the connection's own vault entry, or the field its config maps it to.
+  std::string field = n;
+  if (auto it = connection_.secrets.find(n); it != connection_.secrets.end()) {
+    const config::SecretRef& ref = it->second;
+    const std::string at = ref.where.file.empty() ? "" : " (at " + ref.where.ToString() + ")";
+    if (ref.kind == config::SecretRef::Kind::kEnv) {
+      return Fail(
+          Status::Invalid(what + ": it is configured from the environment" + at + "; cannot be written"),
+          err);
+    }
+    if (ref.connection != connection_.name) {
+      return Fail(Status::Invalid(what + ": it is configured from connection " + ref.connection + " (vault:" +
+                                  ref.connection + "/" + ref.field + ")" + at + "; cannot be written"),
+                  err);
+    }
+    field = ref.field;
+  }
+  if (services_.vault == nullptr) {
+    return Fail(
+        Status::Invalid(what + ": it needs the vault, but no master key is configured (set MLC_MASTER_KEY "
+                               "or [vault] key_file)"),
+        err);
+  }
+  // Vault::Put seals and writes in one transaction of its own and registers the value with the redactor.
+  if (Status s = services_.vault->Put(connection_.name, field, value); !s.ok())
+    return Fail(s.Wrap(what), err);
+  mlc::Log().info("[{}/{}] plugin stored secret '{}' in the vault", plugin_name_, connection_.name, n);
   return Code::kOk;
 }
 
@@ -430,17 +489,39 @@ Status ConnectionContext::HttpImpl(std::string_view request_json, std::string_vi
   std::string query;
   if (auto it = request.find("query"); it != request.end() && !it->is_null()) {
     if (!it->is_object()) return Status::Invalid("http request: 'query' must be an object");
+    // A scalar's text, or nullopt for anything that is not a string, number or boolean.
+    auto scalar = [](const json& v) -> std::optional<std::string> {
+      if (v.is_string()) return v.get<std::string>();
+      if (v.is_number() || v.is_boolean()) return v.dump();
+      return std::nullopt;
+    };
     for (const auto& [k, v] : it->items()) {
-      std::string value;
-      if (v.is_string()) {
-        value = v.get<std::string>();
-      } else if (v.is_number() || v.is_boolean()) {
-        value = v.dump();
+      // An array is a repeated parameter (name=a&name=b), its elements in order.
+      std::vector<std::string> values;
+      if (v.is_array()) {
+        // Nothing to send is said by leaving the parameter out; an empty array is more likely a mistake.
+        if (v.empty()) {
+          return Status::Invalid("http request: query parameter '" + k +
+                                 "' is an empty array (leave the parameter out to send no value)");
+        }
+        for (size_t i = 0; i < v.size(); ++i) {
+          auto text = scalar(v[i]);
+          if (!text) {
+            return Status::Invalid("http request: query parameter '" + k + "' element " + std::to_string(i) +
+                                   " must be a string or number");
+          }
+          values.push_back(std::move(*text));
+        }
+      } else if (auto text = scalar(v)) {
+        values.push_back(std::move(*text));
       } else {
-        return Status::Invalid("http request: query parameter '" + k + "' must be a string or number");
+        return Status::Invalid("http request: query parameter '" + k +
+                               "' must be a string, a number or an array of strings and numbers");
       }
-      if (!query.empty()) query += '&';
-      query += UrlEncode(k) + "=" + UrlEncode(value);
+      for (const std::string& value : values) {
+        if (!query.empty()) query += '&';
+        query += UrlEncode(k) + "=" + UrlEncode(value);
+      }
     }
   }
   bool use_auth = true;
@@ -533,7 +614,7 @@ Status ConnectionContext::HttpImpl(std::string_view request_json, std::string_vi
   }
 
   http::RetryPolicy policy;
-  policy.extra_retry_headers = retry_headers_;
+  policy.hint_headers = retry_headers_;
   policy.clock = services_.clock;
   policy.sleeper = services_.sleeper;
   MLC_ASSIGN_OR_RETURN(std::shared_ptr<http::RateLimiter> limiter,

@@ -26,6 +26,10 @@
 // name the manifest declares under `secrets` and the config does not map, the connection's vault entry
 // of that name. Secrets the host uses for authentication (auth.secret_fields, access_token,
 // refresh_token) are not readable by plugins.
+// SecretPut (ABI 1.1): only names the manifest declares under `secrets` and the host does not use for
+// authentication; sealed by the vault (Vault::Put, one transaction) under (connection, name), or under the
+// field the config maps the name to within this connection. Invalid for a secret the config takes from
+// the environment or from another connection, and when there is no vault. Never logs or returns the value.
 // StateGet/StatePut: kv_state scope "conn:<connection>". BlobPut/BlobGet: the store's blobs.
 // Log: the host log with a "[plugin/connection]" prefix, redacted. NowMs: the runtime's clock.
 //
@@ -79,8 +83,9 @@ using AuditHook = std::function<void(const RequestSummary&)>;
 
 // Rate limits of a connection: its config overrides, else the manifest's rate_limits/concurrency.
 http::RateLimitConfig RateLimitsFor(const config::Connection& connection, const nlohmann::json& manifest);
-// The RetryPolicy extras from the manifest's limit_headers (custom retry-after and reset headers).
-std::vector<std::string> RetryHeadersFor(const nlohmann::json& manifest);
+// The RetryPolicy hint headers from the manifest's limit_headers: a custom retry-after header (read like
+// Retry-After) and the reset header in its reset_kind (seconds, epoch or http_date).
+std::vector<http::HintHeader> RetryHeadersFor(const nlohmann::json& manifest);
 
 class ConnectionContext final : public loader::HostContext {
  public:
@@ -110,6 +115,7 @@ class ConnectionContext final : public loader::HostContext {
                std::string* err) override;
   void Log(int32_t level, std::string_view message) override;
   int64_t NowMs() override;
+  Code SecretPut(std::string_view name, std::string_view value, std::string* err) override;
 
   const std::string& connection() const { return connection_.name; }
   const std::string& plugin_name() const { return plugin_name_; }
@@ -128,10 +134,14 @@ class ConnectionContext final : public loader::HostContext {
   const std::string plugin_name_;
   const auth::AuthSpec spec_;
   const http::RateLimitConfig limits_;
-  const std::vector<std::string> retry_headers_;
+  const std::vector<http::HintHeader> retry_headers_;
   const std::string base_url_template_;
+  // Secrets the host authenticates with (access_token, refresh_token, auth.secret_fields).
+  bool HostOnlySecret(std::string_view name) const;
+
   Services services_;
   auth::SecretSource secrets_;
+  const std::vector<std::string> declared_secrets_;  // the manifest's `secrets` names
 };
 
 class ConnectionRuntime {

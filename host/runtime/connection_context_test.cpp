@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "auth/auth_state.hpp"
 #include "auth/testdata/fake_vendor.hpp"
@@ -401,6 +403,146 @@ TEST_F(RuntimeTest, MalformedRequestsAreInvalidAndSendNothing) {
   EXPECT_TRUE(ResourceRequests().empty());
 }
 
+TEST_F(RuntimeTest, QueryArraysAreRepeatedParametersEachUrlEncoded) {
+  ConnectionContext* ctx = ClientCredentials("qa");
+  ASSERT_NE(ctx, nullptr);
+  auto c = Http(
+      ctx, {{"method", "GET"},
+            {"url", "/expenses"},
+            {"query", {{"expand[]", {"merchant", "receipts & notes"}}, {"ids", {7, "x/y"}}, {"limit", 50}}}});
+  ASSERT_EQ(c.code, Code::kOk) << c.err;
+  auto reqs = ResourceRequests();
+  ASSERT_EQ(reqs.size(), 1u);
+  // nlohmann orders object keys; each array element becomes one name=value pair, in array order.
+  EXPECT_EQ(reqs[0].target,
+            "/books/v3/"
+            "expenses?expand%5B%5D=merchant&expand%5B%5D=receipts%20%26%20notes&ids=7&ids=x%2Fy&limit=50");
+  // A one-element array is a single parameter, exactly like the scalar.
+  auto one = Http(ctx, {{"method", "GET"}, {"url", "/expenses"}, {"query", {{"status", {"APPROVED"}}}}});
+  ASSERT_EQ(one.code, Code::kOk) << one.err;
+  reqs = ResourceRequests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].target, "/books/v3/expenses?status=APPROVED");
+}
+
+TEST_F(RuntimeTest, QueryArraysOfAnythingButStringsAndNumbersAreInvalidAndSendNothing) {
+  ConnectionContext* ctx = ClientCredentials("qb");
+  ASSERT_NE(ctx, nullptr);
+  const std::vector<std::pair<json, std::string>> cases = {
+      {json::array({"a", json::object()}), "query parameter 'f' element 1 must be a string or number"},
+      {json::array({json::array({"a"})}), "query parameter 'f' element 0 must be a string or number"},
+      {json::array({nullptr}), "query parameter 'f' element 0 must be a string or number"},
+      {json::array(), "query parameter 'f' is an empty array"},
+      {json::object({{"a", 1}}), "query parameter 'f' must be a string, a number or an array"},
+  };
+  for (const auto& [value, expected] : cases) {
+    auto c = Http(ctx, {{"method", "GET"}, {"url", "/expenses"}, {"query", {{"f", value}}}});
+    EXPECT_EQ(c.code, Code::kInvalid) << value.dump();
+    EXPECT_NE(c.err.find(expected), std::string::npos) << value.dump() << ": " << c.err;
+  }
+  EXPECT_TRUE(ResourceRequests().empty());
+}
+
+TEST_F(RuntimeTest, SecretPutSealsDeclaredSecretsInTheVaultAndRefusesTheRest) {
+  setenv("MLC_RUNTIME_TEST_PUT_ENV", "env-value-not-writable", 1);
+  secrets_.push_back("env-value-not-writable");
+  const std::string learned = "whsec-learned-at-runtime-5a1f";
+  secrets_.push_back(learned);
+  PutSecret("w", "client_id", vendor_.client_id);
+  PutSecret("w", "client_secret", vendor_.client_secret);
+  config::Connection conn = Conn("w", {"client_id", "client_secret"});
+  config::SecretRef env;
+  env.kind = config::SecretRef::Kind::kEnv;
+  env.env_var = "MLC_RUNTIME_TEST_PUT_ENV";
+  conn.secrets["env_secret"] = env;
+  config::SecretRef other;
+  other.kind = config::SecretRef::Kind::kVault;
+  other.connection = "shared";
+  other.field = "verifier";
+  conn.secrets["borrowed"] = other;
+  config::SecretRef renamed;
+  renamed.kind = config::SecretRef::Kind::kVault;
+  renamed.connection = "w";
+  renamed.field = "verifier_v2";
+  conn.secrets["mapped"] = renamed;
+  json manifest = Manifest({{"kind", "client_credentials"},
+                            {"token_url", "{vendor}/oauth/token"},
+                            {"secret_fields", {"client_id", "client_secret"}}});
+  manifest["secrets"] = json::array();
+  for (const char* n : {"webhook_verifier", "env_secret", "borrowed", "mapped", "client_secret"})
+    manifest["secrets"].push_back({{"name", n}});
+  ASSERT_TRUE(runtime_->AddConnection(conn, manifest).ok());
+  ConnectionContext* ctx = *runtime_->Context("w");
+  std::string out, err;
+  auto put = [&](std::string_view name, std::string_view value) {
+    err.clear();
+    Code code = ctx->SecretPut(name, value, &err);
+    messages_.push_back(err);
+    return code;
+  };
+
+  // A declared name: sealed under (connection, name) and readable back through secret_get.
+  ASSERT_EQ(put("webhook_verifier", learned), Code::kOk) << err;
+  auto stored = vault_->Get("w", "webhook_verifier");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(*stored, learned);
+  ASSERT_EQ(ctx->SecretGet("webhook_verifier", &out, &err), Code::kOk) << err;
+  EXPECT_EQ(out, learned);
+  // Replacing it works too.
+  ASSERT_EQ(put("webhook_verifier", learned + "-2"), Code::kOk) << err;
+  secrets_.push_back(learned + "-2");
+  ASSERT_EQ(ctx->SecretGet("webhook_verifier", &out, &err), Code::kOk) << err;
+  EXPECT_EQ(out, learned + "-2");
+  // A name the config maps to another field of this connection is written where secret_get reads it.
+  ASSERT_EQ(put("mapped", learned), Code::kOk) << err;
+  ASSERT_TRUE(vault_->Get("w", "verifier_v2").ok());
+  ASSERT_EQ(ctx->SecretGet("mapped", &out, &err), Code::kOk) << err;
+  EXPECT_EQ(out, learned);
+
+  EXPECT_EQ(put("undeclared", learned), Code::kInvalid);
+  EXPECT_NE(err.find("cannot store secret 'undeclared' for connection w: it is not declared"), std::string::npos) << err;
+  EXPECT_EQ(put("env_secret", learned), Code::kInvalid);
+  EXPECT_NE(err.find("configured from the environment; cannot be written"), std::string::npos) << err;
+  EXPECT_EQ(put("borrowed", learned), Code::kInvalid);
+  EXPECT_NE(err.find("configured from connection shared"), std::string::npos) << err;
+  EXPECT_NE(err.find("cannot be written"), std::string::npos) << err;
+  EXPECT_EQ(put("client_secret", learned), Code::kInvalid);  // the host authenticates with it
+  EXPECT_NE(err.find("cannot be written by plugins"), std::string::npos) << err;
+  EXPECT_EQ(put("webhook_verifier", ""), Code::kInvalid);
+  EXPECT_EQ(put("", learned), Code::kInvalid);
+  // None of the refusals touched the vault.
+  EXPECT_EQ(vault_->Get("w", "undeclared").status().code(), Code::kNotFound);
+  EXPECT_EQ(vault_->Get("shared", "verifier").status().code(), Code::kNotFound);
+  EXPECT_EQ(vault_->Get("w", "client_secret").value_or(""), vendor_.client_secret);
+  ASSERT_EQ(ctx->SecretGet("webhook_verifier", &out, &err), Code::kOk);
+  EXPECT_EQ(out, learned + "-2");
+  ASSERT_EQ(ctx->SecretGet("env_secret", &out, &err), Code::kOk);
+  EXPECT_EQ(out, "env-value-not-writable");
+
+  // The value is not in the database or its WAL in plaintext.
+  for (const std::string suffix : {"", "-wal"}) {
+    std::ifstream in(dir_.File("mlc.db") + suffix, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(learned), std::string::npos) << "plaintext secret in mlc.db" << suffix;
+  }
+  unsetenv("MLC_RUNTIME_TEST_PUT_ENV");
+}
+
+TEST_F(RuntimeTest, SecretPutWithoutAVaultIsInvalid) {
+  ConnectionRuntime no_vault(*store_, nullptr, {});
+  config::Connection conn;
+  conn.name = "nv";
+  conn.plugin = "test";
+  json manifest = Manifest({{"kind", "none"}});
+  manifest["secrets"] = json::array({{{"name", "webhook_verifier"}}});
+  ASSERT_TRUE(no_vault.AddConnection(conn, manifest).ok());
+  ConnectionContext* ctx = *no_vault.Context("nv");
+  std::string err;
+  EXPECT_EQ(ctx->SecretPut("webhook_verifier", "whsec-no-vault-value", &err), Code::kInvalid);
+  EXPECT_NE(err.find("no master key is configured"), std::string::npos) << err;
+  EXPECT_EQ(err.find("whsec-no-vault-value"), std::string::npos);
+}
+
 TEST_F(RuntimeTest, StateSecretsLogAndClock) {
   setenv("MLC_RUNTIME_TEST_WEBHOOK_SECRET", "whsec_envsecretvalue", 1);
   secrets_.push_back("whsec_envsecretvalue");
@@ -459,7 +601,29 @@ TEST(RateLimitsTest, ConnectionOverridesWinOverTheManifest) {
   ASSERT_EQ(cfg.windows.size(), 1u);
   EXPECT_EQ(cfg.windows[0].max_requests, 1000);
   EXPECT_EQ(cfg.max_concurrent, 2);
-  EXPECT_EQ(RetryHeadersFor(manifest), std::vector<std::string>{"X-RateLimit-Reset"});
+  auto hints = RetryHeadersFor(manifest);
+  ASSERT_EQ(hints.size(), 1u);
+  EXPECT_EQ(hints[0].name, "X-RateLimit-Reset");
+  EXPECT_EQ(hints[0].format, http::HintFormat::kEpoch);
+}
+
+TEST(RateLimitsTest, EveryResetKindAndACustomRetryAfterHeaderReachTheRetryPolicy) {
+  for (const auto& [kind, format] :
+       std::vector<std::pair<std::string, http::HintFormat>>{{"seconds", http::HintFormat::kSeconds},
+                                                             {"epoch", http::HintFormat::kEpoch},
+                                                             {"http_date", http::HintFormat::kHttpDate}}) {
+    json manifest = {
+        {"limit_headers", {{"retry_after", "X-Retry-In"}, {"reset", "X-Reset"}, {"reset_kind", kind}}}};
+    auto hints = RetryHeadersFor(manifest);
+    ASSERT_EQ(hints.size(), 2u) << kind;
+    EXPECT_EQ(hints[0].name, "X-Retry-In");
+    EXPECT_EQ(hints[0].format, http::HintFormat::kRetryAfter);
+    EXPECT_EQ(hints[1].name, "X-Reset");
+    EXPECT_EQ(hints[1].format, format) << kind;
+  }
+  // Plain Retry-After needs no extra entry; no limit_headers, no hints.
+  EXPECT_TRUE(RetryHeadersFor(json{{"limit_headers", {{"retry_after", "Retry-After"}}}}).empty());
+  EXPECT_TRUE(RetryHeadersFor(json::object()).empty());
 }
 
 // ---- with the plugin .so -------------------------------------------------------------------------------

@@ -214,6 +214,53 @@ const std::vector<Migration> kMigrations = {
       );
       CREATE INDEX IF NOT EXISTS webhook_events_pending ON webhook_events (connection, processed_at);
     )sql"},
+    // ---- 7: auth_lease (host/auth: token_manager.cpp) ----
+    {7, "auth_lease", R"sql(
+      -- Cross-process refresh lock: a row exists while a process refreshes the tokens of a connection, so
+      -- two processes sharing this store never both spend a single-use refresh token. owner names the holder
+      -- (host, pid namespace, pid, random id); expires_at (ms since the epoch) lets others take over from a
+      -- holder that died. Taken in a BEGIN IMMEDIATE transaction, released in the one that commits the tokens.
+      CREATE TABLE auth_lease (
+        connection TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        acquired_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+    )sql"},
+    // ---- 8: review_mapping (host/engine: mapping.cpp, review.cpp) ----
+    {8, "review_mapping", R"sql(
+      -- Mapping tables per pipeline: (table, source value) -> target value. layer 'config' rows mirror the
+      -- configuration file (rewritten at engine setup); layer 'operator' rows come from `mlc mapping set` or a
+      -- review resolution (origin 'cli' or 'review'), survive restarts and win over config for the same key.
+      -- source_key is the source value trimmed and lower-cased (lookups ignore case).
+      CREATE TABLE mappings (
+        pipeline TEXT NOT NULL,
+        map_table TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        source_value TEXT NOT NULL,
+        target_value TEXT NOT NULL,
+        layer TEXT NOT NULL CHECK (layer IN ('config', 'operator')),
+        origin TEXT NOT NULL CHECK (origin IN ('config', 'cli', 'review')),
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (pipeline, map_table, source_key, layer)
+      );
+      -- The review queue: one item per time a job stopped in state 'review' (jobs.review_kind/_detail say
+      -- why). detail is JSON (e.g. vendor candidates); resolution is JSON once an operator resolved it.
+      CREATE TABLE review_items (
+        id TEXT PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        resolved_at BIGINT,
+        resolution TEXT
+      );
+      CREATE INDEX IF NOT EXISTS review_items_open ON review_items (pipeline, resolved_at);
+      CREATE INDEX IF NOT EXISTS review_items_job ON review_items (job_id);
+    )sql"},
 };
 
 }  // namespace

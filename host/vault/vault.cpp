@@ -350,12 +350,16 @@ Status WriteKeyFile(const std::string& path, const MasterKey& key) {
 
 // ---- Vault ----
 
+// Lock order: rotate_mu, then the store (its mutex and SQLite's write lock), then mu. `mu` is held only
+// around CPU work on the key (sealing, opening, the swap), never while waiting for the store, so a Put
+// inside a caller's open transaction and a concurrent RotateKey cannot deadlock.
 struct Vault::State {
   State(store::Store* s, MasterKey k) : store(s), key(std::move(k)) {}
   store::Store* store;
   MasterKey key;
-  // Shared by Put/Get/List/Delete; exclusive while RotateKey swaps the key.
+  // Shared while a value is sealed or opened; exclusive while RotateKey swaps the key.
   mutable std::shared_mutex mu;
+  std::mutex rotate_mu;  // one rotation at a time
 };
 
 Result<std::vector<Entry>> ListEntries(store::Executor& db) {
@@ -386,7 +390,9 @@ std::string Vault::key_id() const {
   return state_->key.id();
 }
 
-Status Vault::Put(std::string_view connection, std::string_view field, std::string_view value) {
+namespace {
+
+Status CheckEntry(std::string_view connection, std::string_view field, std::string_view value) {
   MLC_RETURN_IF_ERROR(CheckName("connection", connection));
   MLC_RETURN_IF_ERROR(CheckName("field", field));
   if (value.empty())
@@ -394,40 +400,64 @@ Status Vault::Put(std::string_view connection, std::string_view field, std::stri
   if (value.size() > kMaxValueSize) {
     return Status::Invalid("vault: value for " + EntryName(connection, field) + " is larger than 1 MiB");
   }
-  redact::RegisterSecret(value);
-  std::shared_lock lock(state_->mu);
-  MLC_ASSIGN_OR_RETURN(Sealed sealed, Seal(state_->key, connection, field, value));
-  const std::string& key_id = state_->key.id();
-  Status status = state_->store->Transaction([&](store::Tx& tx) -> Status {
-    // Another process may have rotated the key since Open: never mix rows sealed by different keys.
-    MLC_ASSIGN_OR_RETURN(
-        auto other, tx.QueryOne("SELECT key_id FROM vault_secrets WHERE key_id <> $1 LIMIT 1", {key_id}));
-    if (other) return KeyMismatch(other->Text(0), key_id);
-    return tx.Exec(
-        "INSERT INTO vault_secrets (connection, field, key_id, nonce, ciphertext, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection, field) DO UPDATE SET "
-        "key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext, "
-        "updated_at = excluded.updated_at",
-        {std::string(connection), std::string(field), key_id, store::Bytes{std::move(sealed.nonce)},
-         store::Bytes{std::move(sealed.ciphertext)}, store::NowMs()});
-  });
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Vault::Put(std::string_view connection, std::string_view field, std::string_view value) {
+  MLC_RETURN_IF_ERROR(CheckEntry(connection, field, value));
+  Status status =
+      state_->store->Transaction([&](store::Tx& tx) -> Status { return Put(tx, connection, field, value); });
   if (status.ok() || status.code() == Code::kAuth) return status;
   return status.Wrap("vault: storing " + EntryName(connection, field));
 }
 
+Status Vault::Put(store::Executor& tx, std::string_view connection, std::string_view field,
+                  std::string_view value) {
+  MLC_RETURN_IF_ERROR(CheckEntry(connection, field, value));
+  redact::RegisterSecret(value);
+  std::string key_id;
+  Sealed sealed;
+  {
+    // Only the sealing holds the key lock: the statements below may wait for the store (see State).
+    std::shared_lock lock(state_->mu);
+    MLC_ASSIGN_OR_RETURN(sealed, Seal(state_->key, connection, field, value));
+    key_id = state_->key.id();
+  }
+  // Another process may have rotated the key since Open: never mix rows sealed by different keys.
+  MLC_ASSIGN_OR_RETURN(auto other,
+                       tx.QueryOne("SELECT key_id FROM vault_secrets WHERE key_id <> $1 LIMIT 1", {key_id}));
+  if (other) return KeyMismatch(other->Text(0), key_id);
+  return tx.Exec(
+      "INSERT INTO vault_secrets (connection, field, key_id, nonce, ciphertext, updated_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection, field) DO UPDATE SET "
+      "key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext, "
+      "updated_at = excluded.updated_at",
+      {std::string(connection), std::string(field), key_id, store::Bytes{std::move(sealed.nonce)},
+       store::Bytes{std::move(sealed.ciphertext)}, store::NowMs()});
+}
+
 Result<std::string> Vault::Get(std::string_view connection, std::string_view field) {
-  std::shared_lock lock(state_->mu);
-  MLC_ASSIGN_OR_RETURN(auto row,
-                       state_->store->QueryOne("SELECT key_id, nonce, ciphertext FROM vault_secrets "
-                                               "WHERE connection = $1 AND field = $2",
-                                               {std::string(connection), std::string(field)}));
-  if (!row) return Status::NotFound("no vault secret " + EntryName(connection, field));
-  const std::string key_id = row->Text(0);
-  if (key_id != state_->key.id()) return KeyMismatch(key_id, state_->key.id());
-  WipedString value;
-  MLC_RETURN_IF_ERROR(Unseal(state_->key, connection, field, row->Text(1), row->Text(2), value));
-  redact::RegisterSecret(value.s);
-  return std::string(value.s);
+  // The row is read without the key lock (see State). A rotation in this process that commits between the
+  // read and the open leaves a row sealed by the old key: read it again, it has been re-sealed by then.
+  for (int attempt = 0;; ++attempt) {
+    MLC_ASSIGN_OR_RETURN(auto row,
+                         state_->store->QueryOne("SELECT key_id, nonce, ciphertext FROM vault_secrets "
+                                                 "WHERE connection = $1 AND field = $2",
+                                                 {std::string(connection), std::string(field)}));
+    if (!row) return Status::NotFound("no vault secret " + EntryName(connection, field));
+    const std::string key_id = row->Text(0);
+    std::shared_lock lock(state_->mu);
+    if (key_id != state_->key.id()) {
+      if (attempt < 2) continue;
+      return KeyMismatch(key_id, state_->key.id());
+    }
+    WipedString value;
+    MLC_RETURN_IF_ERROR(Unseal(state_->key, connection, field, row->Text(1), row->Text(2), value));
+    redact::RegisterSecret(value.s);
+    return std::string(value.s);
+  }
 }
 
 Result<std::vector<Entry>> Vault::List() { return ListEntries(*state_->store); }
@@ -441,8 +471,13 @@ Status Vault::Delete(std::string_view connection, std::string_view field) {
 }
 
 Result<int64_t> Vault::RotateKey(const MasterKey& new_key) {
-  std::unique_lock lock(state_->mu);
-  const MasterKey& old_key = state_->key;
+  std::lock_guard rotate(state_->rotate_mu);
+  // Only RotateKey changes the key, and rotate_mu is held: reading it here needs no lock.
+  const MasterKey old_key = state_->key;
+  // Taken inside the transaction, after the re-sealed rows are written, and held until the swap is final.
+  // A Put of this vault runs inside a transaction of the same database, so it runs wholly before this one
+  // (its row is re-sealed below) or wholly after the swap (it seals with the new key).
+  std::unique_lock<std::shared_mutex> swap(state_->mu, std::defer_lock);
   int64_t count = 0;
   Status status = state_->store->Transaction([&](store::Tx& tx) -> Status {
     MLC_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT connection, field, key_id, nonce, ciphertext "
@@ -463,10 +498,16 @@ Result<int64_t> Vault::RotateKey(const MasterKey& new_key) {
                    store::Bytes{std::move(sealed.ciphertext)}, connection, field}));
       ++count;
     }
+    // Swapped before COMMIT, while this thread still holds the store: no Put of this process can run
+    // between the commit and the swap and seal a row with the retired key.
+    swap.lock();
+    state_->key = new_key;
     return Status::Ok();
   });
-  if (!status.ok()) return status.Wrap("vault: key rotation rolled back, nothing was changed");
-  state_->key = new_key;
+  if (!status.ok()) {
+    if (swap.owns_lock()) state_->key = old_key;  // the commit failed: the rows still use the old key
+    return status.Wrap("vault: key rotation rolled back, nothing was changed");
+  }
   return count;
 }
 

@@ -14,8 +14,11 @@
 //
 // Ownership: a Vault refers to (does not own) the Store, which must outlive it; it owns its copy of the
 // master key and wipes it when destroyed.
-// Thread safety: a Vault may be used from any number of threads; RotateKey excludes the other calls
-// while it runs. MasterKey is a value: copies are independent and each wipes itself.
+// Thread safety: a Vault may be used from any number of threads, and Put(tx, ...) from inside a store
+// transaction on any thread. Lock order: the store first, then the vault's key lock, which is held only
+// while sealing, opening or swapping the key; RotateKey swaps the key before its transaction commits, so no
+// write of this process can slip in with the retired key and no Put inside a caller's transaction can
+// deadlock with it. MasterKey is a value: copies are independent and each wipes itself.
 #ifndef MLC_HOST_VAULT_VAULT_HPP_
 #define MLC_HOST_VAULT_VAULT_HPP_
 
@@ -92,9 +95,15 @@ class Vault {
   Vault& operator=(Vault&&) noexcept;
   ~Vault();
 
-  // Seals and stores `value` (inserting or replacing). Connection and field must be non-empty, at most
-  // 200 bytes, and contain no NUL; the value must not be empty.
+  // Seals and stores `value` (inserting or replacing) in a transaction of its own. Connection and field
+  // must be non-empty, at most 200 bytes, and contain no NUL; the value must not be empty.
   Status Put(std::string_view connection, std::string_view field, std::string_view value);
+  // The same, written through `tx`: the caller's open transaction (the Tx of Store::Transaction) on the
+  // database this vault was opened on, so several secrets and other rows commit together or not at all.
+  // Takes the vault's key lock only while sealing, so it is safe inside any transaction and concurrently
+  // with RotateKey. On a non-OK result the caller should roll back (return it from the callback).
+  Status Put(store::Executor& tx, std::string_view connection, std::string_view field,
+             std::string_view value);
   // The value, or NotFound. A row that fails authentication (tampered, moved to another entry, corrupt)
   // is an Error that names the entry; a row sealed by another key is an Invalid naming both key ids.
   Result<std::string> Get(std::string_view connection, std::string_view field);

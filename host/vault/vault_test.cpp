@@ -400,6 +400,105 @@ TEST_F(VaultTest, ConcurrentUseDuringRotation) {
   EXPECT_EQ(fresh.Get("t2", "token").value(), "concurrent-2-49");
 }
 
+TEST_F(VaultTest, PutInsideACallerTransactionCommitsWithItOrNotAtAll) {
+  Vault v = OpenVault(KeyFrom('p'));
+  ASSERT_TRUE(v.Put("fb", "refresh_token", "old-refresh-1").ok());
+  ASSERT_TRUE(v.Put("fb", "access_token", "old-access-1").ok());
+
+  // The callback fails after both writes: neither survives.
+  Status s = store_->Transaction([&](store::Tx& tx) -> Status {
+    MLC_RETURN_IF_ERROR(v.Put(tx, "fb", "refresh_token", "new-refresh-2"));
+    MLC_RETURN_IF_ERROR(v.Put(tx, "fb", "access_token", "new-access-2"));
+    return Status::Error("caller gave up");
+  });
+  EXPECT_EQ(s.code(), Code::kError);
+  EXPECT_EQ(v.Get("fb", "refresh_token").value(), "old-refresh-1");
+  EXPECT_EQ(v.Get("fb", "access_token").value(), "old-access-1");
+
+  // The database refuses the second write (a trigger standing in for a full disk): the first rolls back.
+  ASSERT_TRUE(store_
+                  ->Exec("CREATE TRIGGER refuse_access BEFORE UPDATE ON vault_secrets "
+                         "WHEN NEW.field = 'access_token' BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+                  .ok());
+  s = store_->Transaction([&](store::Tx& tx) -> Status {
+    MLC_RETURN_IF_ERROR(v.Put(tx, "fb", "refresh_token", "new-refresh-3"));
+    return v.Put(tx, "fb", "access_token", "new-access-3");
+  });
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("injected failure"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("new-access-3")));
+  EXPECT_EQ(v.Get("fb", "refresh_token").value(), "old-refresh-1");
+  EXPECT_EQ(v.Get("fb", "access_token").value(), "old-access-1");
+  ASSERT_TRUE(store_->Exec("DROP TRIGGER refuse_access").ok());
+
+  // Both commit together, with other rows of the same transaction.
+  s = store_->Transaction([&](store::Tx& tx) -> Status {
+    MLC_RETURN_IF_ERROR(v.Put(tx, "fb", "refresh_token", "new-refresh-4"));
+    MLC_RETURN_IF_ERROR(v.Put(tx, "fb", "access_token", "new-access-4"));
+    return tx.Exec(
+        "INSERT INTO kv_state (scope, key, value, updated_at) VALUES ('auth:fb', 'generation', '4', 0)");
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(v.Get("fb", "refresh_token").value(), "new-refresh-4");
+  EXPECT_EQ(v.Get("fb", "access_token").value(), "new-access-4");
+  // Bad input inside a transaction is refused like outside one.
+  s = store_->Transaction([&](store::Tx& tx) -> Status { return v.Put(tx, "fb", "", "x"); });
+  EXPECT_EQ(s.code(), Code::kInvalid);
+}
+
+TEST_F(VaultTest, RotationWhileOtherThreadsCommitSecretsInTheirTransactionsLosesNothing) {
+  // Lock order check: writers hold the store (a transaction) and then need the key; RotateKey holds the
+  // store and then swaps the key. A deadlock would hang this test; a write sealed with the retired key
+  // would fail its transaction or leave a row no key opens.
+  Vault v = OpenVault(KeyFrom('a'));
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string conn = "c" + std::to_string(t);
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string n = std::to_string(t) + "-" + std::to_string(i);
+        Status s = store_->Transaction([&](store::Tx& tx) -> Status {
+          MLC_RETURN_IF_ERROR(v.Put(tx, conn, "refresh_token", "pair-refresh-" + n));
+          return v.Put(tx, conn, "access_token", "pair-access-" + n);
+        });
+        if (!s.ok()) {
+          ADD_FAILURE() << s.ToString();
+          failures++;
+        }
+        auto got = v.Get(conn, "access_token");
+        if (!got.ok() || *got != "pair-access-" + n) failures++;
+      }
+    });
+  }
+  std::thread rotator([&] {
+    for (int r = 0; r < 6; ++r) {
+      auto count = v.RotateKey(KeyFrom(static_cast<char>('b' + r)));
+      if (!count.ok()) {
+        ADD_FAILURE() << count.status().ToString();
+        failures++;
+      }
+    }
+  });
+  for (auto& th : threads) th.join();
+  rotator.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(v.key_id(), KeyFrom('g').id());
+  // Every row opens with the final key and holds the last pair written.
+  Vault fresh = OpenVault(KeyFrom('g'));
+  for (int t = 0; t < kThreads; ++t) {
+    const std::string conn = "c" + std::to_string(t);
+    const std::string n = std::to_string(t) + "-" + std::to_string(kRounds - 1);
+    EXPECT_EQ(fresh.Get(conn, "refresh_token").value(), "pair-refresh-" + n);
+    EXPECT_EQ(fresh.Get(conn, "access_token").value(), "pair-access-" + n);
+  }
+  const auto entries = ListEntries(*store_).value();
+  EXPECT_EQ(entries.size(), 2u * kThreads);
+  for (const auto& e : entries) EXPECT_EQ(e.key_id, KeyFrom('g').id());
+}
+
 TEST_F(VaultTest, ReadValuesAreRegisteredWithRedactor) {
   const std::string value = "redactor-registration-check-42";
   {

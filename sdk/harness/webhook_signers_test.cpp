@@ -45,6 +45,20 @@ TEST(StandardWebhooksSigner, ProducesHeadersTheKitVerifies) {
   EXPECT_FALSE(sandbox::standard_webhooks::VerifyHeaders({secret}, headers, d->body, 1700000000 + 3600).ok());
 }
 
+// The suite forges deliveries with a made-up key that is not base64: it must still sign (with the key's own
+// bytes), so the plugin sees a wrong signature rather than the signer failing.
+TEST(StandardWebhooksSigner, SignsWithAKeyThatIsNotBase64) {
+  auto signer = SignerFor(json{{"scheme", "standard_webhooks"}});
+  ASSERT_TRUE(signer.ok());
+  auto d = (*signer)->Sign("{}", "mlc-harness-wrong-secret", 1700000000000, "msg_forged");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const std::string real = "whsec_" + sandbox::Base64Encode("0123456789abcdef0123456789abcdef");
+  sandbox::HeaderList headers(d->headers.begin(), d->headers.end());
+  EXPECT_FALSE(sandbox::standard_webhooks::VerifyHeaders({real}, headers, d->body, 1700000000).ok());
+  const std::string as_key = "whsec_" + sandbox::Base64Encode("mlc-harness-wrong-secret");
+  EXPECT_TRUE(sandbox::standard_webhooks::VerifyHeaders({as_key}, headers, d->body, 1700000000).ok());
+}
+
 TEST(TemplateHmacSigner, RewritesSentAtAndSignsTheRawBody) {
   auto signer = SignerFor(json{{"scheme", "custom"}, {"signature_header", "X-Template-Signature"}});
   ASSERT_TRUE(signer.ok());

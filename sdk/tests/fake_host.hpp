@@ -70,6 +70,7 @@ class FakeHost {
     api_.blob_get = &FakeHost::BlobGet;
     api_.log = &FakeHost::LogFn;
     api_.now_ms = &FakeHost::NowMs;
+    api_.secret_put = &FakeHost::SecretPut;  // ABI 1.1
   }
   FakeHost(const FakeHost&) = delete;
   FakeHost& operator=(const FakeHost&) = delete;
@@ -124,6 +125,16 @@ class FakeHost {
       return MLC_NOT_FOUND;
     }
     Put(out, it->second);
+    return MLC_OK;
+  }
+
+  // Stores into `secrets` (a real host seals it in the vault); an empty value is refused.
+  static mlc_status SecretPut(mlc_host_ctx* ctx, mlc_str name, mlc_str value, const mlc_sink* err) {
+    if (value.len == 0) {
+      Put(err, "fake host: empty secret value");
+      return MLC_INVALID;
+    }
+    Self(ctx)->secrets[std::string(View(name))] = std::string(View(value));
     return MLC_OK;
   }
 

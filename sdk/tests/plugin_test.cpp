@@ -213,6 +213,40 @@ TEST(HostTest, ServicesBeyondTheHostTableSizeAreNeverCalled) {
   EXPECT_EQ(host.Secret("x").status().code(), Code::kInvalid);
 }
 
+TEST(HostTest, SecretPutStoresThroughTheHostAndReadsBack) {
+  FakeHost fake;
+  Host host(fake.api(), fake.ctx());
+  ASSERT_TRUE(host.SecretPut("webhook_verifier", "whsec-sdk-value").ok());
+  EXPECT_EQ(fake.secrets["webhook_verifier"], "whsec-sdk-value");
+  auto back = host.Secret("webhook_verifier");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "whsec-sdk-value");
+  // The host's refusal comes back with its code and message.
+  Status empty = host.SecretPut("webhook_verifier", "");
+  EXPECT_EQ(empty.code(), Code::kInvalid);
+  EXPECT_EQ(empty.message(), "fake host: empty secret value");
+}
+
+TEST(HostTest, SecretPutOnAnAbi10HostTableSaysTheHostIsTooOld) {
+  FakeHost fake;
+  // A 1.0 host: its table ends after now_ms and says minor 0.
+  fake.mutable_api()->size = static_cast<uint32_t>(detail::kHostTableV1Size);
+  fake.mutable_api()->abi_version = (1u << 16) | 0u;
+  Host host(fake.api(), fake.ctx());
+  Status s = host.SecretPut("webhook_verifier", "whsec-never-sent");
+  EXPECT_EQ(s.code(), Code::kInvalid);
+  EXPECT_EQ(s.message(), "host too old (ABI 1.0): secret_put unavailable");
+  EXPECT_TRUE(fake.secrets.empty());  // the function pointer past `size` was not called
+  // The 1.0 services still work on that table.
+  EXPECT_TRUE(host.PutState("k", "v").ok());
+  // A full-size table with a NULL entry, and no table at all, are "does not provide".
+  fake.mutable_api()->size = sizeof(mlc_host_api);
+  fake.mutable_api()->secret_put = nullptr;
+  EXPECT_NE(host.SecretPut("a", "b").message().find("does not provide the 'secret_put'"), std::string::npos);
+  EXPECT_EQ(Host().SecretPut("a", "b").code(), Code::kInvalid);
+  EXPECT_TRUE(fake.secrets.empty());
+}
+
 TEST(HostTest, DefaultHostHasNoServices) {
   Host host;
   EXPECT_EQ(host.abi_version(), 0u);

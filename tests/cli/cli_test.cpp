@@ -18,7 +18,9 @@ using mlc::testing::TempDir;
 using namespace std::chrono_literals;
 
 std::string MinimalConfig(const TempDir& dir) {
-  return "[host]\nplugin_dirs = [\"" MLC_PLUGIN_DIR "\"]\n[store]\npath = \"" + dir.File("mlc.db") + "\"\n";
+  // Port 0: `serve` binds the HTTP listener, and tests run in parallel.
+  return "[host]\nplugin_dirs = [\"" MLC_PLUGIN_DIR "\"]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"" +
+         dir.File("mlc.db") + "\"\n";
 }
 
 TEST(CliTest, VersionNamesHostAndAbi) {

@@ -48,8 +48,19 @@ int DecodeStatus(int status) {
 // Spawns argv with stdin from a pipe filled with `stdin_data`, stdout/stderr to pipes.
 pid_t Spawn(const std::vector<std::string>& argv, const ProcessOptions& options, int* out_fd, int* err_fd) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+  if (!options.output_path.empty()) {
+    // Both streams into one file: opened twice (not pipes), so the "pipe" ends below are the file.
+    out_pipe[0] = -1;
+    err_pipe[0] = -1;
+    out_pipe[1] = ::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    err_pipe[1] = out_pipe[1] < 0 ? -1 : ::dup(out_pipe[1]);
+    if (out_pipe[1] < 0 || err_pipe[1] < 0 || ::pipe2(in_pipe, O_CLOEXEC) != 0) {
+      if (out_pipe[1] >= 0) ::close(out_pipe[1]);
+      if (err_pipe[1] >= 0) ::close(err_pipe[1]);
+      return -1;
+    }
+  } else if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
+             ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     return -1;
   }
   posix_spawn_file_actions_t actions;
@@ -75,8 +86,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const ProcessOptions& options,
   ::close(err_pipe[1]);
   if (rc != 0) {
     ::close(in_pipe[1]);
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
+    if (out_pipe[0] >= 0) ::close(out_pipe[0]);
+    if (err_pipe[0] >= 0) ::close(err_pipe[0]);
     return -1;
   }
   // Feed stdin from a thread so a child that does not read it cannot block us.
@@ -97,7 +108,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const ProcessOptions& options,
 
 }  // namespace
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOptions& options)
+    : output_path_(options.output_path) {
   pid_ = Spawn(argv, options, &out_fd_, &err_fd_);
 }
 
@@ -112,6 +124,23 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::Pump(std::chrono::milliseconds timeout) {
+  if (!output_path_.empty()) {
+    // Output goes to a file: read what was appended since last time, else wait a little.
+    const int fd = ::open(output_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    size_t got_total = 0;
+    if (fd >= 0) {
+      char buf[8192];
+      ssize_t got = 0;
+      while ((got = ::pread(fd, buf, sizeof buf, output_offset_)) > 0) {
+        out_.append(buf, static_cast<size_t>(got));
+        output_offset_ += got;
+        got_total += static_cast<size_t>(got);
+      }
+      ::close(fd);
+    }
+    if (got_total == 0) std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(20)));
+    return;
+  }
   pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
   const int n = ::poll(fds, 2, static_cast<int>(timeout.count()));
   if (n <= 0) return;
@@ -133,7 +162,7 @@ bool ChildProcess::WaitForOutput(const std::string& needle, std::chrono::millise
   while (true) {
     if (out_.find(needle) != std::string::npos || err_.find(needle) != std::string::npos) return true;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return false;
+    if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0 && output_path_.empty())) return false;
     Pump(std::min(left, std::chrono::milliseconds(100)));
   }
 }
@@ -152,6 +181,7 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
     if (r == pid_) {
       exit_code_ = DecodeStatus(status);
       while (out_fd_ >= 0 || err_fd_ >= 0) Pump(std::chrono::milliseconds(100));
+      if (!output_path_.empty()) Pump(std::chrono::milliseconds(0));
       return exit_code_;
     }
     if (Clock::now() >= deadline) return std::nullopt;

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct ProcessOptions {
   std::map<std::string, std::string> env;     // set (or, with an empty value, unset) over the parent's
   std::string cwd;                            // empty: inherit
   std::chrono::milliseconds timeout{60'000};  // RunProcess kills the child (SIGKILL) after this
+  // Non-empty: the child's stdout and stderr are appended to this file instead of pipes, so a long-lived
+  // child that logs a lot never blocks on a full pipe; out() then holds the file's new content as read.
+  std::string output_path;
 };
 
 struct ProcessResult {
@@ -66,6 +70,8 @@ class ChildProcess {
   void Pump(std::chrono::milliseconds timeout);  // reads what is available within timeout
 
   pid_t pid_ = -1;
+  std::string output_path_;  // ProcessOptions::output_path
+  int64_t output_offset_ = 0;
   int out_fd_ = -1;
   int err_fd_ = -1;
   std::string out_;

@@ -1,11 +1,11 @@
-// Test helper for the crash-safety tests: refreshes a rotating token in its own process and is killed
-// before it can commit the new pair.
+// Test helper for the crash-safety and cross-process tests: refreshes a rotating token in its own process.
 //   mlc_auth_refresh_child STORE_PATH TOKEN_URL CONNECTION MODE
 //   MODE kill_after_response: SIGKILLs itself once the token response arrived (before anything is stored)
-//   MODE kill_after_refresh_token_saved: SIGKILLs itself after storing the new refresh token only
+//   MODE kill_inside_commit:  SIGKILLs itself with the new pair written but its transaction not committed
 //   MODE wait_for_kill:       just refreshes; the test's token endpoint kills it while answering
-// The vault key comes from $MLC_MASTER_KEY. Exit codes: 0 refreshed (the test fails on that), 2 setup error,
-// 3 refresh failed.
+//   MODE refresh:             just refreshes (another process of the test refreshes at the same time)
+// The vault key comes from $MLC_MASTER_KEY. Exit codes: 0 got a token (the kill modes fail on that), 2 setup
+// error, 3 refresh failed.
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -32,9 +32,8 @@ int main(int argc, char** argv) {
   http::HttpClient client;
 
   auth::TokenManager::Options options;
-  if (mode == "kill_after_response" || mode == "kill_after_refresh_token_saved") {
-    const std::string point =
-        mode == "kill_after_response" ? "token_response_received" : "refresh_token_saved";
+  if (mode == "kill_after_response" || mode == "kill_inside_commit") {
+    const std::string point = mode == "kill_after_response" ? "token_response_received" : "pair_written";
     options.test_hook = [point](std::string_view, std::string_view at) {
       if (at == point) std::raise(SIGKILL);
     };

@@ -3,7 +3,8 @@
 //
 //   open   settings {"fail_open": true} -> MLC_INVALID "open refused by settings"
 //   check  {"ok": true, "account": {"plugin": <FixtureName()>, "settings": <settings>}}
-//   read   host-service probe: {"probe": "http|secret|state_get|state_put|blob|log|now|null_view", ...}
+//   read   host-service probe: {"probe": "http|secret|secret_put|state_get|state_put|blob|log|now|null_view",
+//          ...}; secret_put writes {"name", "value"} and reads it back (reply says whether it matched)
 //          -> {"status": <code the host service returned>, "err": "...", ...what it returned};
 //          {"probe": "exclusive"} fails if another call is inside the same instance at the same time
 //   write  {"return_status": N, "message": "m"} -> status N with err "m"; {"raw_reply": "text"} -> that
@@ -121,6 +122,20 @@ mlc_status Read(mlc_instance* instance, mlc_str request, const mlc_sink* out, co
       std::string name = req.value("name", "");
       st = host->secret_get(self->ctx, Str(name), &sa, &se);
       reply["length"] = a.size();  // a fixture never echoes a secret, only proves it arrived
+    } else if (probe == "secret_put") {
+      // ABI 1.1: only called when the host's table is long enough to hold it.
+      reply["available"] = MLC_TABLE_HAS(host, mlc_host_api, secret_put) && host->secret_put != nullptr;
+      if (!reply["available"].get<bool>()) {
+        Put(err, "host too old for secret_put");
+        return MLC_INVALID;
+      }
+      std::string name = req.value("name", ""), value = req.value("value", "");
+      st = host->secret_put(self->ctx, Str(name), Str(value), &se);
+      if (st == MLC_OK) {
+        // Read it back through secret_get; report only the length, never the value.
+        st = host->secret_get(self->ctx, Str(name), &sa, &se);
+        reply["read_back_matches"] = (a == value);
+      }
     } else if (probe == "state_get") {
       std::string key = req.value("key", "");
       st = host->state_get(self->ctx, Str(key), &sa, &se);

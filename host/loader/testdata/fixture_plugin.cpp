@@ -9,7 +9,8 @@
 //   FIXTURE_TABLE_TOO_SMALL       the table's size stops before webhook (a pre-release table)
 //   FIXTURE_ENTRY=normal|null|none  none: exported under a wrong name
 //   FIXTURE_NULL_CHECK            leaves check NULL
-//   FIXTURE_NEWER_MINOR           a v1.1 table: one more function pointer appended, minor 1
+//   FIXTURE_NEWER_MINOR           a table from a minor newer than the host's: one more function pointer
+//                                 appended, minor MLC_ABI_VERSION_MINOR + 1
 //   FIXTURE_UNRESOLVED            needs a symbol nothing defines, so loading it (RTLD_NOW) fails
 #include <cstddef>
 #include <cstdint>
@@ -67,15 +68,15 @@ MLC_PLUGIN_MANIFEST("{\"name\": \"" FIXTURE_NAME "\", \"abi\": ");
 namespace {
 
 #ifdef FIXTURE_NEWER_MINOR
-// The v1.0 fields, then one appended function pointer this host does not know about.
+// The fields this host knows, then one appended function pointer it does not know about.
 struct FixtureTable {
   mlc_plugin_api base;
   mlc_op_fn future_op;
 };
 const FixtureTable kTable = {
-    {sizeof(FixtureTable), (MLC_ABI_VERSION_MAJOR << 16) | 1u, &fixture::Open, &fixture::Close,
-     &fixture::Check, &fixture::Read, &fixture::Write, &fixture::Lookup, &fixture::Ack, &fixture::Webhook,
-     &fixture::AuthResolve},
+    {sizeof(FixtureTable), (MLC_ABI_VERSION_MAJOR << 16) | (MLC_ABI_VERSION_MINOR + 1u), &fixture::Open,
+     &fixture::Close, &fixture::Check, &fixture::Read, &fixture::Write, &fixture::Lookup, &fixture::Ack,
+     &fixture::Webhook, &fixture::AuthResolve},
     &fixture::FutureOp,
 };
 [[maybe_unused]] const mlc_plugin_api* TablePtr() { return &kTable.base; }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 
 #include "brex_model.hpp"
@@ -180,6 +181,7 @@ class BrexEmulator : public Emulator {
   Result<json> TriggerEvents(const json& request) override;
   void Reset() override;
   json ExtraStats() const override;
+  json HarnessInfo() const override;
   Response ErrorResponse(const Request& req, int status, std::string_view message) const override;
   std::optional<std::string> RateLimitKey(const Request& req) const override;
   Response TooManyRequests(const Request& req, const RateDecision& decision) const override;
@@ -219,6 +221,7 @@ class BrexEmulator : public Emulator {
   Response UpdateCardExpense(Request& req);
   Response DownloadReceipt(Request& req);
   Response ListCardTransactions(Request& req);
+  Response GetCard(Request& req);
   Response ListVendors(Request& req);
   Response CreateVendor(Request& req);
   Response GetVendor(Request& req);
@@ -329,6 +332,7 @@ Status BrexEmulator::Install(Router& router, EmulatorContext& ctx) {
   // Presigned receipt links carry their own signature, like S3's; no bearer token.
   Route(router, "GET", "/receipts/{receipt_id}/{file_name}", &BrexEmulator::DownloadReceipt, false);
   Route(router, "GET", "/v2/transactions/card/primary", &BrexEmulator::ListCardTransactions);
+  Route(router, "GET", "/v2/cards/{id}", &BrexEmulator::GetCard);
   Route(router, "GET", "/v1/vendors", &BrexEmulator::ListVendors);
   Route(router, "POST", "/v1/vendors", &BrexEmulator::CreateVendor);
   Route(router, "GET", "/v1/vendors/{id}", &BrexEmulator::GetVendor);
@@ -371,7 +375,11 @@ std::string BrexEmulator::TraceId() const {
 json BrexEmulator::Credentials() const {
   std::lock_guard lock(mu_);
   const std::string base = ctx_ ? ctx_->base_url : "";
+  // "token" and "webhook_secret" repeat the user token and the active signing secret under the secret names
+  // the brex plugin declares, so generic clients (the acceptance harness) can fill them by name.
   return {{"user_token", data_.user_token},
+          {"token", data_.user_token},
+          {"webhook_secret", data_.secrets.empty() ? std::string() : data_.secrets.front().secret},
           {"revoked_user_token", data_.revoked_user_token},
           {"oauth",
            {{"client_id", data_.oauth_client_id},
@@ -575,7 +583,12 @@ Response BrexEmulator::ListRecords(Request& req) {
       return false;
     }
     if (!source.empty() && r.source_type != source) return false;
-    if (updated_after && !(r.updated_at > *updated_after)) return false;
+    // Brex timestamps carry microseconds: compare at the precision the records are rendered with, or a
+    // client passing back the newest updated_at it saw would get that record again.
+    if (updated_after &&
+        !(std::chrono::time_point_cast<std::chrono::microseconds>(r.updated_at) > *updated_after)) {
+      return false;
+    }
     return true;
   };
   auto render = [&](size_t i) {
@@ -949,6 +962,29 @@ Response BrexEmulator::ListCardTransactions(Request& req) {
   };
   auto render = [&](size_t i) { return TransactionJson(data_.transactions[i], expand_expense); };
   return Response::Json(200, Paginate(data_.transactions.size(), page, match, render, false));
+}
+
+// GET /v2/cards/{id} (Team API): the card's owner and last four digits; the rest of Card is not emulated.
+Response BrexEmulator::GetCard(Request& req) {
+  const std::string id = req.Param("id");
+  for (const auto& u : data_.users) {
+    if (u.card_id != id || id.empty()) continue;
+    // Last four digits derived from the card id (FNV-1a), stable across resets.
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : id) h = (h ^ c) * 0x100000001b3ULL;
+    char last_four[8];
+    std::snprintf(last_four, sizeof last_four, "%04u", static_cast<unsigned>(h % 10000));
+    return Response::Json(200, {{"id", id},
+                                {"owner", {{"type", "USER"}, {"user_id", u.id}}},
+                                {"status", "ACTIVE"},
+                                {"last_four", last_four},
+                                {"card_name", u.first_name + "'s card"},
+                                {"card_type", "VIRTUAL"},
+                                {"limit_type", "USER"},
+                                {"metadata", json::object()},
+                                {"budget_id", nullptr}});
+  }
+  return V1Error(404, "Card not found", "CARD_NOT_FOUND");
 }
 
 // ---- Vendors -------------------------------------------------------------------------------------------
@@ -1342,6 +1378,7 @@ Response BrexEmulator::DeleteWebhook(Request& req) {
 
 std::vector<std::string> BrexEmulator::ObjectTypes() const {
   return {"accounting_records",
+          "export_queue",
           "expenses",
           "card_transactions",
           "receipts",
@@ -1371,6 +1408,12 @@ Result<json> BrexEmulator::Objects(std::string_view type) {
                       {"error_message", r.export_error}};
       j["_amount_cents"] = r.cents;
       out.push_back(std::move(j));
+    }
+  } else if (type == "export_queue") {
+    // The accounting records a connector has yet to export: what a READY_FOR_EXPORT poll returns.
+    for (const auto& r : data_.records) {
+      if (r.review_status == "READY_FOR_EXPORT")
+        out.push_back(RecordJson(data_, r, opts_, false, ctx_->base_url, now));
     }
   } else if (type == "expenses") {
     ExpenseView all;
@@ -1567,6 +1610,24 @@ void BrexEmulator::Reset() {
   SeedLocked();
   idempotency_.Clear();
   oauth_->Reset();
+}
+
+json BrexEmulator::HarnessInfo() const {
+  std::lock_guard lock(mu_);
+  const json ready = {{"type", "ACCOUNTING_RECORD_READY_FOR_EXPORT"}, {"count", 3}};
+  const json sample = {
+      {"event_type", "ACCOUNTING_RECORD_READY_FOR_EXPORT"},
+      {"accountingRecordIds",
+       json::array({data_.records.empty() ? std::string("accr_sample") : data_.records.front().id})},
+      {"companyId", data_.company_id}};
+  return {{"streams",
+           {{"expenses", {{"objects", "export_queue"}, {"event", ready}}},
+            {"vendors", {{"objects", "vendors"}}}}},
+          {"webhook",
+           {{"secret", data_.secrets.empty() ? std::string() : data_.secrets.front().secret},
+            {"sample_body", sample.dump()},
+            {"event", {{"type", "ACCOUNTING_RECORD_READY_FOR_EXPORT"}, {"count", 1}}}}},
+          {"access_token_ttl_s", opts_.access_token_ttl_s}};
 }
 
 json BrexEmulator::ExtraStats() const {

@@ -470,7 +470,14 @@ nlohmann::json FreshBooksEmulator::Credentials() const {
           {{"callbackid", cb.id}, {"event", cb.event}, {"uri", cb.uri}, {"verifier", cb.verifier}});
     }
   }
-  if (!callbacks.empty()) out["callbacks"] = callbacks;
+  if (!callbacks.empty()) {
+    out["callbacks"] = callbacks;
+    // Named like the plugin's secret: the keys of X-FreshBooks-Hmac-SHA256 for these callbacks.
+    std::string verifiers;
+    for (const auto& cb : callbacks)
+      verifiers += (verifiers.empty() ? "" : ",") + cb["verifier"].get<std::string>();
+    out["webhook_verifier"] = verifiers;
+  }
   return out;
 }
 
@@ -562,10 +569,62 @@ void FreshBooksEmulator::Reset() {
     SeedLocked();
   }
   errors_with_200_ = 0;
-  if (oauth_) {
-    oauth_->Reset();
-    IssueReadyTokens();
+  // "Same credentials": tokens issued before the reset stay valid. FreshBooks refresh tokens rotate on every
+  // use, so forgetting them would strand any client that refreshed since start (the harness resets the
+  // sandbox mid-run). The announced tokens keep working until they are used or expire.
+}
+
+nlohmann::json FreshBooksEmulator::HarnessInfo() const {
+  std::lock_guard lock(mu_);
+  // The sample expense posts to the seeded "Software" category; the harness writes it as given.
+  int64_t category = 0;
+  for (const auto& [id, c] : categories_) {
+    if (c.vis_state == kActive && c.data["category"] == "Software") category = id;
   }
+  const nlohmann::json sample = {{"type", "expense"},
+                                 {"source",
+                                  {{"system", "brex"},
+                                   {"connection", "brex-main"},
+                                   {"id", "expense_harness_1"},
+                                   {"version", "1"},
+                                   {"updated_at", "2025-03-01T10:00:00Z"}}},
+                                 {"links", nlohmann::json::object()},
+                                 {"kind", "card"},
+                                 {"amount", {{"amount_minor", 4999}, {"currency", "USD"}}},
+                                 {"merchant", "FIGMA"},
+                                 {"memo", "Design seats"},
+                                 {"dimensions", {{"department", {{"code", "ENG"}, {"name", "Engineering"}}}}},
+                                 {"spent_at", "2025-03-01"},
+                                 {"status", "posted"}};
+  std::string verifier;
+  for (const auto& [id, cb] : callbacks_) {
+    if (cb.verified && cb.uri == options_.webhook_url && !options_.webhook_url.empty() &&
+        cb.event == "bill") {
+      verifier = cb.verifier;
+    }
+  }
+  nlohmann::json info = {
+      {"streams",
+       {{"bills", {{"objects", "bills"}, {"event", {{"type", "bill.create"}, {"count", 3}}}}},
+        {"payments", {{"objects", "bill_payments"}}},
+        {"vendors", {{"objects", "bill_vendors"}, {"event", {{"type", "bill_vendor.create"}, {"count", 2}}}}},
+        {"expense_categories", {{"objects", "categories"}}}}},
+      {"writes",
+       {{"expense",
+         {{"route", "POST /accounting/account/{account_id}/expenses/expenses"},
+          {"objects", "expenses"},
+          {"sample", sample},
+          {"refs",
+           {{"category", {{"id", std::to_string(category)}, {"name", "Software"}}},
+            {"dimensions", {{"department", {{"name", "Engineering"}}}}}}}}},
+        {"vendor",
+         {{"route", "POST /accounting/account/{account_id}/bill_vendors/bill_vendors"},
+          {"objects", "bill_vendors"}}}}},
+      {"settings", {{"auth_url", ctx_ ? ctx_->base_url : std::string()}}},
+      {"access_token_ttl_s", 43200}};
+  if (!verifier.empty())
+    info["webhook"] = {{"secret", verifier}, {"event", {{"type", "bill.create"}, {"count", 1}}}};
+  return info;
 }
 
 nlohmann::json FreshBooksEmulator::ExtraStats() const {

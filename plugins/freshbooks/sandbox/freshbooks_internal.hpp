@@ -216,6 +216,7 @@ class FreshBooksEmulator final : public Emulator {
   Result<nlohmann::json> TriggerEvents(const nlohmann::json& request) override;
   void Reset() override;
   nlohmann::json ExtraStats() const override;
+  nlohmann::json HarnessInfo() const override;
   Response ErrorResponse(const Request& req, int status, std::string_view message) const override;
   Response TooManyRequests(const Request& req, const RateDecision& decision) const override;
 

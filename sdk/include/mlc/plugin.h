@@ -41,7 +41,7 @@ extern "C" {
 /* ---- Versioning ------------------------------------------------------------------------------ */
 
 #define MLC_ABI_VERSION_MAJOR 1u
-#define MLC_ABI_VERSION_MINOR 0u
+#define MLC_ABI_VERSION_MINOR 1u
 /* abi_version fields carry (major << 16) | minor. */
 #define MLC_ABI_VERSION ((MLC_ABI_VERSION_MAJOR << 16) | MLC_ABI_VERSION_MINOR)
 #define MLC_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -137,6 +137,15 @@ typedef struct mlc_host_api {
   int64_t (*now_ms)(mlc_host_ctx* ctx);
 
   /* ---- v1.0 ends here; append new fields below, never above. ---- */
+
+  /* ---- v1.1 ---- Check MLC_TABLE_HAS(host, mlc_host_api, secret_put) before calling. */
+
+  /* Stores a secret the plugin learned at run time (e.g. a webhook verifier from a handshake), encrypted
+   * in the host's vault under (this connection, `name`); secret_get reads it back. Only names the
+   * manifest declares under "secrets" may be written. MLC_INVALID for an undeclared name, a secret the
+   * connection's configuration takes from the environment or from another connection, an empty value,
+   * or when the host has no vault. Neither the value nor any part of it appears in logs or errors. */
+  mlc_status (*secret_put)(mlc_host_ctx* ctx, mlc_str name, mlc_str value, const mlc_sink* err);
 } mlc_host_api;
 
 /* ---- Plugin table (plugin -> host) ----------------------------------------------------------- */

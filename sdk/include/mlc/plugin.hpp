@@ -280,6 +280,22 @@ class Host {
     return std::move(out.data());
   }
 
+  // ABI 1.1: stores a secret learned at run time encrypted in the host's vault (readable back with
+  // Secret). `name` must be declared under the manifest's `secrets`. A 1.0 host has no secret_put: that
+  // is an Invalid "host too old" status, so a plugin can fall back or report it; never store the value
+  // in plain state instead.
+  Status SecretPut(std::string_view name, std::string_view value) const {
+    if (api_ == nullptr) return Missing("secret_put");
+    if (!Has(offsetof(mlc_host_api, secret_put), sizeof(api_->secret_put))) {
+      return Status::Invalid("host too old (ABI " + std::to_string(MLC_ABI_MAJOR(abi_version())) + "." +
+                             std::to_string(MLC_ABI_MINOR(abi_version())) + "): secret_put unavailable");
+    }
+    if (api_->secret_put == nullptr) return Missing("secret_put");
+    detail::StringSink err;
+    const mlc_status rc = api_->secret_put(ctx_, detail::Str(name), detail::Str(value), err.sink());
+    return detail::FromAbi(rc, std::move(err.data()), "secret_put");
+  }
+
   // Durable connection-scoped state: the value, std::nullopt when the key was never written.
   Result<std::optional<std::string>> GetState(std::string_view key) const {
     if (!Has(offsetof(mlc_host_api, state_get), sizeof(api_->state_get)) || api_->state_get == nullptr) {

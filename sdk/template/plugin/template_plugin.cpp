@@ -9,6 +9,10 @@
 //     host adds the bearer token (auth kind static_bearer, secret `token`), applies the rate limits and
 //     retries. This is the mode to copy for a real vendor.
 //
+// Reference data (manifest `reference_data`): streams `accounts` and `vendors`, which the host reads to
+// resolve a write's refs — from the `accounts`/`vendors` settings in generated mode (empty by default), or
+// from GET /v1/accounts and /v1/vendors in http mode.
+//
 // Both modes verify webhooks the same way: HMAC-SHA256 (hex) of the raw body in `x-template-signature`,
 // keyed by the connection secret `webhook_secret`. The manifest describes the http mode (auth, base_url,
 // rate limits); its secrets are marked not required because the generated mode needs none.
@@ -65,8 +69,13 @@ MLC_PLUGIN_MANIFEST(R"json({
     {"name": "expenses", "object": "expense", "cursor": "opaque", "incremental": true,
      "description": "Card expenses: Template Co's expense list in change order (http mode), or generated from the seed setting."},
     {"name": "written", "object": "expense", "cursor": "opaque", "incremental": true,
-     "description": "Every object written through this connection, once per idempotency key, with x-template bookkeeping (for tests)."}
+     "description": "Every object written through this connection, once per idempotency key, with x-template bookkeeping (for tests)."},
+    {"name": "accounts", "object": "account", "cursor": "page", "incremental": false,
+     "description": "GL accounts (reference data): Template Co's chart of accounts, or the accounts setting."},
+    {"name": "vendors", "object": "vendor", "cursor": "page", "incremental": false,
+     "description": "Vendors (reference data): Template Co's vendor list, or the vendors setting."}
   ],
+  "reference_data": ["accounts", "vendors"],
   "writes": [
     {"object": "expense", "idempotency": "native"}
   ],
@@ -91,7 +100,16 @@ MLC_PLUGIN_MANIFEST(R"json({
       "store": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.-]+$",
                 "default": "template", "description": "Prefix of this connection's state keys."},
       "connection": {"type": "string", "minLength": 1, "maxLength": 100, "default": "template",
-                     "description": "Connection name written into source.connection of generated records."}
+                     "description": "Connection name written into source.connection of generated records."},
+      "accounts": {"type": "array", "maxItems": 10000,
+                   "items": {"type": "object", "required": ["id", "name"], "additionalProperties": false,
+                             "properties": {"id": {"type": "string", "minLength": 1}, "code": {"type": "string", "minLength": 1},
+                                            "name": {"type": "string", "minLength": 1}}},
+                   "description": "Generated mode: the accounts reference stream (default: none)."},
+      "vendors": {"type": "array", "maxItems": 100000,
+                  "items": {"type": "object", "required": ["id", "name"], "additionalProperties": false,
+                            "properties": {"id": {"type": "string", "minLength": 1}, "name": {"type": "string", "minLength": 1}}},
+                  "description": "Generated mode: the vendors reference stream (default: none)."}
     }
   },
   "x-test-streams": {"acked": "Acks received, one record per source id; not canonical objects, so not a declared stream."}
@@ -319,6 +337,8 @@ struct Settings {
   std::string store = "template";
   std::string connection = "template";
   std::string base_url;  // non-empty: http mode
+  json accounts = json::array();  // generated mode reference data: [{id, code?, name}]
+  json vendors = json::array();   // [{id, name}]
 
   bool http() const { return !base_url.empty(); }
 };
@@ -329,7 +349,7 @@ Result<Settings> ParseSettings(const json& doc) {
   Settings s;
   for (const auto& [key, value] : doc.items()) {
     if (key != "seed" && key != "records" && key != "fail_every" && key != "uncertain_every" &&
-        key != "store" && key != "connection" && key != "base_url") {
+        key != "store" && key != "connection" && key != "base_url" && key != "accounts" && key != "vendors") {
       return Status::Invalid("unknown setting '" + key + "'");
     }
   }
@@ -370,6 +390,20 @@ Result<Settings> ParseSettings(const json& doc) {
                       c == '_' || c == '.' || c == '-';
       if (!ok) return Status::Invalid("setting 'store' may hold only letters, digits, '_', '.' and '-'");
     }
+  }
+  for (const char* list : {"accounts", "vendors"}) {
+    auto it = doc.find(list);
+    if (it == doc.end()) continue;
+    if (!it->is_array()) return Status::Invalid(std::string("setting '") + list + "' must be an array");
+    for (const auto& item : *it) {
+      const bool ok = item.is_object() && item.contains("id") && item["id"].is_string() && item.contains("name") &&
+                      item["name"].is_string() && (!item.contains("code") || item["code"].is_string());
+      if (!ok) {
+        return Status::Invalid(std::string("setting '") + list + "': every item needs string id and name" +
+                               (std::string(list) == "accounts" ? " (and optionally code)" : ""));
+      }
+    }
+    (std::string(list) == "accounts" ? s.accounts : s.vendors) = *it;
   }
   if (auto it = doc.find("connection"); it != doc.end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
@@ -563,6 +597,7 @@ class TemplatePlugin : public sdk::Plugin {
     if (stream == "expenses") return ReadExpenses(request, cursor, offset, limit);
     if (stream == "written") return ReadLog("written", offset, limit);
     if (stream == "acked") return ReadLog("acked", offset, limit);
+    if (stream == "accounts" || stream == "vendors") return ReadReference(stream, offset, limit);
     return Status::Invalid("unknown stream '" + stream + "'");
   }
 
@@ -744,6 +779,7 @@ class TemplatePlugin : public sdk::Plugin {
   // cursor is Template Co's own next_cursor, passed back verbatim.
   Result<json> HttpRead(const std::string& stream, const json& request, const json& cursor,
                         int64_t limit) const {
+    if (stream == "accounts" || stream == "vendors") return HttpReadReference(stream, cursor, limit);
     if (stream != "expenses" && stream != "written") {
       return Status::Invalid(stream == "acked" ? "stream 'acked' exists only in generated mode"
                                                : "unknown stream '" + stream + "'");
@@ -858,7 +894,65 @@ class TemplatePlugin : public sdk::Plugin {
     return json{{"acked", static_cast<int64_t>(batch.size())}};
   }
 
+  // GET /v1/accounts or /v1/vendors, one page, as canonical account / vendor records.
+  Result<json> HttpReadReference(const std::string& stream, const json& cursor, int64_t limit) const {
+    if (!cursor.is_null() && !cursor.is_string()) return Status::Invalid("cursor must be a string or null");
+    sdk::HttpRequest req;
+    req.url = "/v1/" + stream;
+    req.query.emplace("limit", std::to_string(limit < kVendorMaxPage ? limit : kVendorMaxPage));
+    if (cursor.is_string() && !cursor.get_ref<const std::string&>().empty())
+      req.query.emplace("cursor", cursor.get<std::string>());
+    MLC_ASSIGN_OR_RETURN(sdk::HttpResponse res, host().Http(req));
+    if (!res.success()) return VendorError(res, "GET " + req.url);
+    MLC_ASSIGN_OR_RETURN(json page, res.Json());
+    auto data = page.find("data");
+    if (!page.is_object() || data == page.end() || !data->is_array())
+      return Status::Error("GET " + req.url + ": the response has no data array");
+    json records = json::array();
+    for (const json& item : *data) {
+      if (!item.is_object() || !item.contains("id") || !item["id"].is_string() || !item.contains("name") ||
+          !item["name"].is_string())
+        return Status::Error("GET " + req.url + ": an item has no id or name");
+      records.push_back(ReferenceRecord(stream, item));
+    }
+    return json{{"records", std::move(records)},
+                {"next_cursor", page.value("next_cursor", json())},
+                {"has_more", page.value("has_more", false)}};
+  }
+
+  // A reference item {id, code?, name} as a canonical account or vendor of this connection.
+  json ReferenceRecord(const std::string& stream, const json& item) const {
+    json record = {{"type", stream == "accounts" ? "account" : "vendor"},
+                   {"source",
+                    {{"system", std::string(kSystem)},
+                     {"connection", settings_.connection},
+                     {"id", item["id"]},
+                     {"version", "1"},
+                     {"updated_at", "2024-01-01T00:00:00Z"}}},
+                   {"links", json::object()},
+                   {"name", item["name"]}};
+    if (stream == "accounts") {
+      record["classification"] = "expense";
+      if (item.contains("code")) record["code"] = item["code"];
+    } else {
+      record["status"] = "active";
+    }
+    return record;
+  }
+
   // ---- generated mode ----
+
+  // `accounts` / `vendors` from the settings, paged by offset.
+  Result<json> ReadReference(const std::string& stream, int64_t offset, int64_t limit) const {
+    const json& all = stream == "accounts" ? settings_.accounts : settings_.vendors;
+    const int64_t total = static_cast<int64_t>(all.size());
+    json records = json::array();
+    const int64_t end = offset + limit < total ? offset + limit : total;
+    for (int64_t i = offset; i < end; ++i) records.push_back(ReferenceRecord(stream, all[static_cast<size_t>(i)]));
+    return json{{"records", std::move(records)},
+                {"next_cursor", EncodeCursor(end > offset ? end : offset)},
+                {"has_more", end < total}};
+  }
 
   Result<json> ReadExpenses(const json& request, const json& cursor, int64_t offset, int64_t limit) const {
     // `since` without a cursor starts at the first record updated at or after it.

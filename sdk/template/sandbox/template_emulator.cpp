@@ -32,6 +32,12 @@ const std::vector<std::string> kMerchants = {
     "Amazon Web Services", "WeWork",          "FedEx",         "GitHub"};
 const std::vector<std::string> kGlCodes = {"6100", "6200", "6300", "6400", "6500"};
 const std::vector<std::string> kDepartments = {"ENG", "SAL", "FIN", "OPS"};
+// Reference data (GET /v1/accounts, /v1/vendors): fixed, so tests can name ids.
+const std::vector<std::vector<std::string>> kAccounts = {{"acc_6100", "6100", "Meals and Entertainment"},
+                                                         {"acc_6200", "6200", "Travel"},
+                                                         {"acc_6300", "6300", "Office Supplies"},
+                                                         {"acc_6400", "6400", "Software"},
+                                                         {"acc_6500", "6500", "Shipping"}};
 
 struct Options {
   int64_t access_token_ttl_s = 3600;
@@ -184,6 +190,8 @@ class TemplateEmulator final : public Emulator {
     Route(router, "GET", "/v1/expenses", &TemplateEmulator::ListExpenses);
     Route(router, "POST", "/v1/expenses", &TemplateEmulator::CreateExpense);
     Route(router, "POST", "/v1/exports", &TemplateEmulator::Export);
+    Route(router, "GET", "/v1/accounts", &TemplateEmulator::ListAccounts);
+    Route(router, "GET", "/v1/vendors", &TemplateEmulator::ListVendors);
     return Status::Ok();
   }
 
@@ -195,19 +203,24 @@ class TemplateEmulator final : public Emulator {
                 {"token_url", ctx_ ? ctx_->base_url + "/oauth/token" : std::string()}};
   }
 
-  std::vector<std::string> ObjectTypes() const override { return {"expenses", "exports"}; }
+  std::vector<std::string> ObjectTypes() const override { return {"expenses", "exports", "accounts", "vendors"}; }
 
   Result<json> Objects(std::string_view type) override {
     std::lock_guard lock(mu_);
     json out = json::array();
     if (type == "expenses") {
       for (const Expense& e : expenses_) out.push_back(ExpenseJson(e));
+    } else if (type == "accounts") {
+      for (const auto& a : kAccounts) out.push_back(json{{"id", a[0]}, {"code", a[1]}, {"name", a[2]}});
+    } else if (type == "vendors") {
+      for (size_t i = 0; i < kMerchants.size(); ++i) out.push_back(VendorJson(i));
     } else if (type == "exports") {
       for (const Expense& e : expenses_) {
         if (!e.exported.is_null()) out.push_back(json{{"expense_id", e.id}, {"export", e.exported}});
       }
     } else {
-      return Status::NotFound("no object type '" + std::string(type) + "'; known: expenses, exports");
+      return Status::NotFound("no object type '" + std::string(type) +
+                              "'; known: expenses, exports, accounts, vendors");
     }
     return out;
   }
@@ -271,7 +284,9 @@ class TemplateEmulator final : public Emulator {
          json::array({{{"id", "evt_sample"}, {"type", "expense.updated"}, {"expense_id", sample_id}}})}};
     return json{
         {"streams",
-         {{"expenses", {{"objects", "expenses"}, {"event", {{"type", "expense.created"}, {"count", 3}}}}}}},
+         {{"expenses", {{"objects", "expenses"}, {"event", {{"type", "expense.created"}, {"count", 3}}}}},
+          {"accounts", {{"objects", "accounts"}}},
+          {"vendors", {{"objects", "vendors"}}}}},
         {"writes", {{"expense", {{"route", kCreateRoute}, {"objects", "expenses"}}}}},
         {"webhook",
          {{"secret", webhook_secret_},
@@ -413,6 +428,49 @@ class TemplateEmulator final : public Emulator {
     return Response::Json(
         200, {{"data", std::move(data)}, {"next_cursor", "s" + std::to_string(last)}, {"has_more", more}});
   }
+
+  // GET /v1/accounts and /v1/vendors: the whole (small, fixed) list in pages of `limit`; the cursor is the
+  // offset of the next page ("o<n>").
+  Response ListReference(Request& req, const std::vector<json>& all) {
+    int64_t limit = kDefaultLimit;
+    if (auto text = req.Query("limit")) {
+      char* end = nullptr;
+      const long long v = std::strtoll(text->c_str(), &end, 10);
+      if (text->empty() || *end != '\0' || v < 1 || v > kMaxLimit) {
+        return ApiError(400, "invalid_request", "limit must be an integer from 1 to 100", "limit");
+      }
+      limit = v;
+    }
+    int64_t offset = 0;
+    if (auto cursor = req.Query("cursor"); cursor && !cursor->empty()) {
+      char* end = nullptr;
+      const long long v = cursor->size() > 1 && (*cursor)[0] == 'o' ? std::strtoll(cursor->c_str() + 1, &end, 10) : -1;
+      if (v < 0 || end == nullptr || *end != '\0') {
+        return ApiError(400, "invalid_cursor", "cursor is not one this API returned", "cursor");
+      }
+      offset = v;
+    }
+    json data = json::array();
+    const int64_t total = static_cast<int64_t>(all.size());
+    for (int64_t i = offset; i < total && i < offset + limit; ++i) data.push_back(all[static_cast<size_t>(i)]);
+    const int64_t next = std::min(total, std::max(offset, offset + limit));
+    return Response::Json(
+        200, {{"data", std::move(data)}, {"next_cursor", "o" + std::to_string(next)}, {"has_more", next < total}});
+  }
+
+  Response ListAccounts(Request& req) {
+    std::vector<json> all;
+    for (const auto& a : kAccounts) all.push_back(json{{"id", a[0]}, {"code", a[1]}, {"name", a[2]}});
+    return ListReference(req, all);
+  }
+
+  Response ListVendors(Request& req) {
+    std::vector<json> all;
+    for (size_t i = 0; i < kMerchants.size(); ++i) all.push_back(VendorJson(i));
+    return ListReference(req, all);
+  }
+
+  static json VendorJson(size_t i) { return json{{"id", "ven_" + std::to_string(i + 1)}, {"name", kMerchants[i]}}; }
 
   Response CreateExpense(Request& req) {
     const std::optional<std::string> key = req.Header("Idempotency-Key");

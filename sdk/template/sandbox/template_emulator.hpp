@@ -15,6 +15,8 @@
 //   POST /v1/expenses                 creates an expense; Idempotency-Key replays the first response
 //                                     (409 when the key comes back with another body)
 //   POST /v1/exports                  {"items": [{"expense_id", "ok", "target_id"?, "reason"?}]}
+//   GET  /v1/accounts, /v1/vendors    reference data (fixed lists): ?cursor=&limit= -> {"data": [{"id",
+//                                     "code", "name"} | {"id", "name"}], "next_cursor", "has_more"}
 // Every /v1 route needs "Authorization: Bearer <token>": the static token it prints, or an OAuth access
 // token. 100 requests per 10 s per token, then 429 with Retry-After.
 // Webhooks (to --webhook-url): body {"sent_at_ms", "events": [{"id", "type", "expense_id"}]} with header
