@@ -83,7 +83,7 @@ class BrexFreshbooksE2E : public ::testing::Test {
     }
     int64_t succeeded = 0;
     for (const auto& job : *rows) {
-      if (job.state != "succeeded") continue;
+      if (job.state != "succeeded" || job.object_type != "expense") continue;
       ++succeeded;
       auto it = by_marker.find(job.idempotency_key);
       ASSERT_NE(it, by_marker.end()) << "no FreshBooks expense for job " << job.id;
@@ -137,6 +137,14 @@ class BrexFreshbooksE2E : public ::testing::Test {
   int64_t Count(const std::vector<JobRow>& rows, const std::string& state) {
     return std::count_if(rows.begin(), rows.end(), [&](const JobRow& r) { return r.state == state; });
   }
+  // Expense jobs in `state` (the pipeline also aligns vendors).
+  int64_t Expenses(BrexFreshbooksFlow& flow, const std::string& state) {
+    auto rows = flow.JobRows();
+    EXPECT_TRUE(rows.ok());
+    if (!rows.ok()) return -1;
+    return std::count_if(rows->begin(), rows->end(),
+                         [&](const JobRow& r) { return r.object_type == "expense" && r.state == state; });
+  }
 
   testing::TempDir dir_;
   std::unique_ptr<BrexFreshbooksFlow> flow_;
@@ -159,10 +167,26 @@ TEST_F(BrexFreshbooksE2E, HappyPathThroughWebhooks) {
   ASSERT_EQ(ids->size(), 20u);
   ASSERT_TRUE(flow->brex().FlushWebhooks(seconds(30)).ok());
   ASSERT_TRUE(flow->WaitSettled(minutes(3), 20).ok());
-  auto counts = flow->Jobs();
-  ASSERT_TRUE(counts.ok());
-  EXPECT_EQ(counts->Get("succeeded"), 20);
+  auto rows = flow->JobRows();
+  ASSERT_TRUE(rows.ok());
+  int64_t expenses = 0;
+  for (const auto& job : *rows) expenses += job.object_type == "expense" && job.state == "succeeded";
+  EXPECT_EQ(expenses, 20);
+  EXPECT_EQ(Count(*rows, "succeeded"), static_cast<int64_t>(rows->size()));
   ExpectExactlyOnce(*flow);
+  // The vendor lists are aligned: every live Brex vendor is a FreshBooks bill vendor of the same name.
+  auto brex_vendors = flow->brex().Objects("vendors");
+  auto fb_vendors = flow->freshbooks().Objects("bill_vendors");
+  ASSERT_TRUE(brex_vendors.ok() && fb_vendors.ok());
+  std::set<std::string> fb_names;
+  for (const auto& v : *fb_vendors) fb_names.insert(v.value("vendor_name", std::string()));
+  int64_t live = 0;
+  for (const auto& v : *brex_vendors) {
+    if (v.value("_deleted", false)) continue;
+    ++live;
+    EXPECT_TRUE(fb_names.count(v.value("company_name", std::string()))) << v.dump();
+  }
+  EXPECT_GT(live, 0);
   auto code = flow->host().Stop();
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
@@ -195,9 +219,7 @@ TEST_F(BrexFreshbooksE2E, WebhookAndPollForTheSameRecordMakeOneExpense) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   ASSERT_TRUE(flow->brex().FlushWebhooks(seconds(30)).ok());
   ASSERT_TRUE(flow->WaitSettled(minutes(3), 10).ok());
-  auto rows = flow->JobRows();
-  ASSERT_TRUE(rows.ok());
-  EXPECT_EQ(rows->size(), 10u);
+  EXPECT_EQ(Expenses(*flow, "succeeded"), 10);
   ExpectExactlyOnce(*flow);
 }
 
@@ -266,9 +288,7 @@ TEST_F(BrexFreshbooksE2E, AccessTokenExpiresAndRefreshTokenRotatesMidRun) {
   auto stats = flow->freshbooks().Stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_GE(stats->value("tokens", json::object()).value("refreshed", 0), 1);
-  auto counts = flow->Jobs();
-  ASSERT_TRUE(counts.ok());
-  EXPECT_EQ(counts->Get("succeeded"), 20);
+  EXPECT_EQ(Expenses(*flow, "succeeded"), 20);
   ExpectExactlyOnce(*flow);
   // The rotated refresh token was persisted: a restarted host keeps working without re-authorisation.
   ASSERT_TRUE(flow->host().Stop().ok());
@@ -344,10 +364,9 @@ TEST_F(BrexFreshbooksE2E, ReceiptsArriveByteIdentical) {
     if (brex_digests.count(digest) == 0) continue;  // the emulator's own seeded attachments
     ++attached;
   }
-  auto counts = flow->Jobs();
-  ASSERT_TRUE(counts.ok());
-  ASSERT_GT(counts->Get("succeeded"), 0);
-  EXPECT_GE(attached, counts->Get("succeeded")) << "every landed expense carries its receipt, byte for byte";
+  const int64_t landed = Expenses(*flow, "succeeded");
+  ASSERT_GT(landed, 0);
+  EXPECT_GE(attached, landed) << "every landed expense carries its receipt, byte for byte";
   auto expenses = flow->FreshbooksExpenses();
   ASSERT_TRUE(expenses.ok());
   for (const auto& e : *expenses) {
@@ -377,7 +396,7 @@ TEST_F(BrexFreshbooksE2E, AmountsExactToTheCentAcrossManyRecords) {
   for (const auto& e : *expenses) by_id[IdText(e.value("id", json()))] = &e;
   int64_t compared = 0;
   for (const auto& job : *rows) {
-    if (job.state != "succeeded") continue;
+    if (job.state != "succeeded" || job.object_type != "expense") continue;
     const json* record = FindRecord(*records, job.source_id);
     ASSERT_NE(record, nullptr);
     ASSERT_TRUE(by_id.count(job.target_id)) << job.target_id;

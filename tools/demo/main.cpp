@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
               << " more records in Brex; Brex sends webhooks and the host pulls them at once\n";
     (void)f.brex().FlushWebhooks(std::chrono::seconds(30));
     auto before = f.Jobs();
-    const int64_t expected = (before.ok() ? before->total : 0) + static_cast<int64_t>(marked.size());
+    const int64_t expected = (before.ok() ? before->expenses : 0) + static_cast<int64_t>(marked.size());
     if (auto s = f.WaitSettled(std::chrono::minutes(3), expected); !s.ok()) return Fail("webhook records", s);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

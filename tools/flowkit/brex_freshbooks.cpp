@@ -63,7 +63,7 @@ std::string PipelineToml(const std::string& schedule, int workers, const json& e
   t << "[pipelines." << kPipeline << "]\n"
     << "source = \"brex\"\n"
     << "target = \"freshbooks\"\n"
-    << "objects = [\"expense\"]\n";
+    << "objects = [\"expense\", \"vendor\"]\n";
   if (!schedule.empty()) t << "schedule = " << Q(schedule) << "\n";
   t << "options = " << InlineTable(options) << "\n\n"
     << "# Brex GL accounts (the agency's chart) -> FreshBooks expense categories.\n"
@@ -171,8 +171,7 @@ Status BrexFreshbooksFlow::WriteConfig(int listen_port) {
   if (options_.rate_per_minute > 0) {
     t << "rate_limits = [{ requests = " << options_.rate_per_minute << ", per_seconds = 60 }]\n";
   }
-  t << "\n"
-    << PipelineToml(options_.schedule, options_.workers, options_.pipeline_options);
+  t << "\n" << PipelineToml(options_.schedule, options_.workers, options_.pipeline_options);
   config_path_ = options_.workdir + "/mlc.toml";
   return WriteFile(config_path_, t.str());
 }
@@ -215,12 +214,14 @@ Result<JobCounts> BrexFreshbooksFlow::Jobs() const {
       auto store,
       store::Store::Open({.path = options_.workdir + "/mlc.db", .synchronous = "NORMAL", .read_only = true}));
   MLC_ASSIGN_OR_RETURN(auto rows,
-                       store->Query("SELECT state, COUNT(*) FROM jobs WHERE pipeline = $1 GROUP BY state",
+                       store->Query("SELECT state, object_type, COUNT(*) FROM jobs WHERE pipeline = $1 "
+                                    "GROUP BY state, object_type",
                                     {std::string(kPipeline)}));
   JobCounts counts;
   for (const auto& row : rows) {
-    counts.by_state[row.Text(0)] = row.Int(1);
-    counts.total += row.Int(1);
+    counts.by_state[row.Text(0)] += row.Int(2);
+    counts.total += row.Int(2);
+    if (row.Text(1) == "expense") counts.expenses += row.Int(2);
   }
   return counts;
 }
@@ -230,12 +231,14 @@ Result<std::vector<JobRow>> BrexFreshbooksFlow::JobRows() const {
       auto store,
       store::Store::Open({.path = options_.workdir + "/mlc.db", .synchronous = "NORMAL", .read_only = true}));
   MLC_ASSIGN_OR_RETURN(auto rows, store->Query("SELECT id, source_id, state, COALESCE(target_id, ''), "
-                                               "idempotency_key, acked_at IS NOT NULL, attempts FROM jobs "
+                                               "idempotency_key, acked_at IS NOT NULL, attempts, object_type "
+                                               "FROM jobs "
                                                "WHERE pipeline = $1 ORDER BY source_id",
                                                {std::string(kPipeline)}));
   std::vector<JobRow> out;
   for (const auto& row : rows) {
     out.push_back({.id = row.Text(0),
+                   .object_type = row.Text(7),
                    .source_id = row.Text(1),
                    .state = row.Text(2),
                    .target_id = row.Text(3),
@@ -246,7 +249,7 @@ Result<std::vector<JobRow>> BrexFreshbooksFlow::JobRows() const {
   return out;
 }
 
-Status BrexFreshbooksFlow::WaitSettled(std::chrono::milliseconds timeout, int64_t expected_jobs) const {
+Status BrexFreshbooksFlow::WaitSettled(std::chrono::milliseconds timeout, int64_t expected_expenses) const {
   // Settled = nothing left to run, and no new job for a second (a poll may still be between pages).
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
@@ -257,7 +260,8 @@ Status BrexFreshbooksFlow::WaitSettled(std::chrono::milliseconds timeout, int64_
     auto counts = Jobs();
     if (counts.ok()) {
       last = *counts;
-      const bool done = last.total >= std::max<int64_t>(expected_jobs, 1) && last.Settled();
+      const bool done =
+          (expected_expenses > 0 ? last.expenses >= expected_expenses : last.total > 0) && last.Settled();
       if (!done) {
         quiet_total = -1;
       } else if (quiet_total != last.total) {

@@ -51,6 +51,7 @@ struct FlowOptions {
 struct JobCounts {
   std::map<std::string, int64_t> by_state;  // pending, running, succeeded, review, dead, uncertain
   int64_t total = 0;
+  int64_t expenses = 0;  // jobs of object type expense (the rest align vendors)
   int64_t Get(const std::string& state) const {
     auto it = by_state.find(state);
     return it == by_state.end() ? 0 : it->second;
@@ -62,6 +63,7 @@ struct JobCounts {
 // One job of the pipeline as the store holds it.
 struct JobRow {
   std::string id;
+  std::string object_type;  // expense or vendor
   std::string source_id;
   std::string state;
   std::string target_id;  // empty until written
@@ -106,8 +108,9 @@ class BrexFreshbooksFlow {
   // Job counts of the pipeline, and every job, read from the store.
   Result<JobCounts> Jobs() const;
   Result<std::vector<JobRow>> JobRows() const;
-  // Waits until `expected_jobs` jobs exist (0: any) and all are settled, re-checking every 100 ms.
-  Status WaitSettled(std::chrono::milliseconds timeout, int64_t expected_jobs = 0) const;
+  // Waits until `expected_expenses` expense jobs exist (0: any job) and all jobs are settled, re-checking
+  // every 100 ms.
+  Status WaitSettled(std::chrono::milliseconds timeout, int64_t expected_expenses = 0) const;
 
   // Brex accounting records as the emulator holds them, and FreshBooks expenses.
   Result<nlohmann::json> BrexRecords() const;

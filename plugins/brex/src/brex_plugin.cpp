@@ -317,8 +317,14 @@ class BrexPlugin : public sdk::Plugin {
 
   Result<json> Ack(const json& request) override {
     MLC_ASSIGN_OR_RETURN(std::string stream, mj::StringField(request, "stream"));
-    if (stream != "expenses") return Status::Invalid("acks apply to stream 'expenses', not '" + stream + "'");
     auto items = request.find("items");
+    if (stream == "vendors") {
+      // Brex has nothing to mark on a vendor that was copied elsewhere: the ack is recorded by the host only.
+      if (items == request.end() || !items->is_array()) return Status::Invalid("items must be an array");
+      return json{{"acked", items->size()}};
+    }
+    if (stream != "expenses")
+      return Status::Invalid("acks apply to streams 'expenses' and 'vendors', not '" + stream + "'");
     if (items == request.end() || !items->is_array()) return Status::Invalid("items must be an array");
     // Validate the whole batch before telling Brex anything.
     std::vector<std::string> order;
