@@ -35,9 +35,9 @@ void RegisterVaultCommands(CLI::App& app, GlobalOptions& opts);
 void RegisterConnectCommand(CLI::App& app, GlobalOptions& opts);
 void RegisterStatusCommand(CLI::App& app, GlobalOptions& opts);
 void RegisterMatchCommands(CLI::App& app, GlobalOptions& opts);
-void RegisterSyncCommand(CLI::App& app, GlobalOptions& opts);    // cmd_sync.cpp (engine)
-void RegisterAuditCommands(CLI::App& app, GlobalOptions& opts);  // cmd_audit.cpp (engine)
-void RegisterReplayCommand(CLI::App& app, GlobalOptions& opts);  // cmd_replay.cpp (engine)
+void RegisterSyncCommand(CLI::App& app, GlobalOptions& opts);      // cmd_sync.cpp (engine)
+void RegisterAuditCommands(CLI::App& app, GlobalOptions& opts);    // cmd_audit.cpp (engine)
+void RegisterReplayCommand(CLI::App& app, GlobalOptions& opts);    // cmd_replay.cpp (engine)
 void RegisterMappingCommands(CLI::App& app, GlobalOptions& opts);  // cmd_mapping.cpp (engine)
 void RegisterReviewCommands(CLI::App& app, GlobalOptions& opts);   // cmd_review.cpp (engine)
 

@@ -401,7 +401,9 @@ TEST_F(VaultSecretPutTest, UndeclaredAndEnvironmentSourcedNamesAreInvalid) {
   const std::string value = "whsec-must-not-be-stored-31";
   json undeclared = Put("not_in_manifest", value);
   EXPECT_EQ(undeclared["status"], MLC_INVALID);
-  EXPECT_NE(undeclared["err"].get<std::string>().find("'not_in_manifest' for connection fx: it is not declared"), std::string::npos)
+  EXPECT_NE(
+      undeclared["err"].get<std::string>().find("'not_in_manifest' for connection fx: it is not declared"),
+      std::string::npos)
       << undeclared["err"];
   json env = Put("env_secret", value);
   EXPECT_EQ(env["status"], MLC_INVALID);

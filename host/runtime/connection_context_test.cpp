@@ -500,7 +500,9 @@ TEST_F(RuntimeTest, SecretPutSealsDeclaredSecretsInTheVaultAndRefusesTheRest) {
   EXPECT_EQ(out, learned);
 
   EXPECT_EQ(put("undeclared", learned), Code::kInvalid);
-  EXPECT_NE(err.find("cannot store secret 'undeclared' for connection w: it is not declared"), std::string::npos) << err;
+  EXPECT_NE(err.find("cannot store secret 'undeclared' for connection w: it is not declared"),
+            std::string::npos)
+      << err;
   EXPECT_EQ(put("env_secret", learned), Code::kInvalid);
   EXPECT_NE(err.find("configured from the environment; cannot be written"), std::string::npos) << err;
   EXPECT_EQ(put("borrowed", learned), Code::kInvalid);

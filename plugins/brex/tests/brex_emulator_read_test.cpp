@@ -165,8 +165,7 @@ TEST_F(BrexEmulatorReadTest, EveryRecordIsSchemaValidAndReceiptsAreStored) {
   size_t exported = 0;
   const auto records = server_->emulator().Objects("accounting_records");
   ASSERT_TRUE(records.ok());
-  for (const json& r : *records)
-    exported += r["_export"]["reference_id"] == "je_1" ? 1 : 0;
+  for (const json& r : *records) exported += r["_export"]["reference_id"] == "je_1" ? 1 : 0;
   EXPECT_EQ(exported, items.size() - 1);
 }
 

@@ -872,11 +872,10 @@ class FreshBooksPlugin : public sdk::Plugin {
                                    " verified; its verifier is kept in secret " +
                                    std::string(kLearnedSecret));
     } else {
-      host().Log(MLC_LOG_WARN,
-                 "FreshBooks callback " + cb->second +
-                     " verified, but the host could not store its verifier (" + put.message() +
-                     "): set secret webhook_verifier to this callback's verifier, "
-                     "or its deliveries will not verify");
+      host().Log(MLC_LOG_WARN, "FreshBooks callback " + cb->second +
+                                   " verified, but the host could not store its verifier (" + put.message() +
+                                   "): set secret webhook_verifier to this callback's verifier, "
+                                   "or its deliveries will not verify");
     }
     return json{{"reply", {{"status", 200}, {"content_type", "text/plain"}, {"body", ""}}},
                 {"events", json::array()}};

@@ -336,7 +336,7 @@ struct Settings {
   int64_t uncertain_every = 0;
   std::string store = "template";
   std::string connection = "template";
-  std::string base_url;  // non-empty: http mode
+  std::string base_url;           // non-empty: http mode
   json accounts = json::array();  // generated mode reference data: [{id, code?, name}]
   json vendors = json::array();   // [{id, name}]
 
@@ -396,8 +396,9 @@ Result<Settings> ParseSettings(const json& doc) {
     if (it == doc.end()) continue;
     if (!it->is_array()) return Status::Invalid(std::string("setting '") + list + "' must be an array");
     for (const auto& item : *it) {
-      const bool ok = item.is_object() && item.contains("id") && item["id"].is_string() && item.contains("name") &&
-                      item["name"].is_string() && (!item.contains("code") || item["code"].is_string());
+      const bool ok = item.is_object() && item.contains("id") && item["id"].is_string() &&
+                      item.contains("name") && item["name"].is_string() &&
+                      (!item.contains("code") || item["code"].is_string());
       if (!ok) {
         return Status::Invalid(std::string("setting '") + list + "': every item needs string id and name" +
                                (std::string(list) == "accounts" ? " (and optionally code)" : ""));
@@ -948,7 +949,8 @@ class TemplatePlugin : public sdk::Plugin {
     const int64_t total = static_cast<int64_t>(all.size());
     json records = json::array();
     const int64_t end = offset + limit < total ? offset + limit : total;
-    for (int64_t i = offset; i < end; ++i) records.push_back(ReferenceRecord(stream, all[static_cast<size_t>(i)]));
+    for (int64_t i = offset; i < end; ++i)
+      records.push_back(ReferenceRecord(stream, all[static_cast<size_t>(i)]));
     return json{{"records", std::move(records)},
                 {"next_cursor", EncodeCursor(end > offset ? end : offset)},
                 {"has_more", end < total}};

@@ -203,7 +203,9 @@ class TemplateEmulator final : public Emulator {
                 {"token_url", ctx_ ? ctx_->base_url + "/oauth/token" : std::string()}};
   }
 
-  std::vector<std::string> ObjectTypes() const override { return {"expenses", "exports", "accounts", "vendors"}; }
+  std::vector<std::string> ObjectTypes() const override {
+    return {"expenses", "exports", "accounts", "vendors"};
+  }
 
   Result<json> Objects(std::string_view type) override {
     std::lock_guard lock(mu_);
@@ -444,7 +446,8 @@ class TemplateEmulator final : public Emulator {
     int64_t offset = 0;
     if (auto cursor = req.Query("cursor"); cursor && !cursor->empty()) {
       char* end = nullptr;
-      const long long v = cursor->size() > 1 && (*cursor)[0] == 'o' ? std::strtoll(cursor->c_str() + 1, &end, 10) : -1;
+      const long long v =
+          cursor->size() > 1 && (*cursor)[0] == 'o' ? std::strtoll(cursor->c_str() + 1, &end, 10) : -1;
       if (v < 0 || end == nullptr || *end != '\0') {
         return ApiError(400, "invalid_cursor", "cursor is not one this API returned", "cursor");
       }
@@ -452,10 +455,12 @@ class TemplateEmulator final : public Emulator {
     }
     json data = json::array();
     const int64_t total = static_cast<int64_t>(all.size());
-    for (int64_t i = offset; i < total && i < offset + limit; ++i) data.push_back(all[static_cast<size_t>(i)]);
+    for (int64_t i = offset; i < total && i < offset + limit; ++i)
+      data.push_back(all[static_cast<size_t>(i)]);
     const int64_t next = std::min(total, std::max(offset, offset + limit));
     return Response::Json(
-        200, {{"data", std::move(data)}, {"next_cursor", "o" + std::to_string(next)}, {"has_more", next < total}});
+        200,
+        {{"data", std::move(data)}, {"next_cursor", "o" + std::to_string(next)}, {"has_more", next < total}});
   }
 
   Response ListAccounts(Request& req) {
@@ -470,7 +475,9 @@ class TemplateEmulator final : public Emulator {
     return ListReference(req, all);
   }
 
-  static json VendorJson(size_t i) { return json{{"id", "ven_" + std::to_string(i + 1)}, {"name", kMerchants[i]}}; }
+  static json VendorJson(size_t i) {
+    return json{{"id", "ven_" + std::to_string(i + 1)}, {"name", kMerchants[i]}};
+  }
 
   Response CreateExpense(Request& req) {
     const std::optional<std::string> key = req.Header("Idempotency-Key");
