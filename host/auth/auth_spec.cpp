@@ -266,6 +266,23 @@ Result<std::string> FillTemplate(std::string_view tmpl, const std::map<std::stri
   return out;
 }
 
+std::vector<std::string> TemplateNames(std::string_view tmpl) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    if ((tmpl[i] == '{' || tmpl[i] == '}') && i + 1 < tmpl.size() && tmpl[i + 1] == tmpl[i]) {
+      ++i;  // an escaped brace
+      continue;
+    }
+    if (tmpl[i] != '{') continue;
+    const size_t close = tmpl.find('}', i + 1);
+    if (close == std::string_view::npos) break;
+    std::string name(tmpl.substr(i + 1, close - i - 1));
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+    i = close;
+  }
+  return names;
+}
+
 std::string FillTemplatePartial(std::string_view tmpl, const std::map<std::string, std::string>& vars) {
   std::string out;
   size_t i = 0;

@@ -114,6 +114,10 @@ Result<std::string> FillTemplate(std::string_view tmpl, const std::map<std::stri
 // origin of a base URL whose path still waits for resolved state.
 std::string FillTemplatePartial(std::string_view tmpl, const std::map<std::string, std::string>& vars);
 
+// The placeholder names a template uses ("{base_url}/x/{account_id}" -> base_url, account_id); "{{" and "}}"
+// are literal braces. Malformed braces are left for FillTemplate to report.
+std::vector<std::string> TemplateNames(std::string_view tmpl);
+
 // The placeholder variables of a connection: resolved `state` (e.g. an account id found by auth_resolve)
 // and every top-level string, integer or boolean of `settings`; settings win, so an operator can pin a
 // value the plugin would otherwise resolve.

@@ -267,17 +267,25 @@ Result<std::string> TokenManager::Secret(Conn& c, std::string_view name) {
   return c.auth.secrets(name);
 }
 
-Result<std::map<std::string, std::string>> TokenManager::Vars(Conn& c) {
-  MLC_ASSIGN_OR_RETURN(auto rows, store_.Query("SELECT key, value FROM kv_state WHERE scope = $1",
-                                               {PluginScope(c.auth.name)}));
+Result<std::map<std::string, std::string>> TokenManager::Vars(Conn& c, std::string_view tmpl) {
+  // Only the plugin-state keys the template names: a plugin may keep many other keys (one per receipt,
+  // say), and this runs on every request that builds a URL.
   std::map<std::string, std::string> state;
-  for (const auto& r : rows) state[r.Text(0)] = r.Text(1);
+  for (const std::string& name : TemplateNames(tmpl)) {
+    if (c.auth.settings.is_object() && c.auth.settings.contains(name)) continue;  // settings win anyway
+    MLC_ASSIGN_OR_RETURN(auto value, store::KvGet(store_, PluginScope(c.auth.name), name));
+    if (value) state[name] = std::move(*value);
+  }
   return TemplateVars(c.auth.settings, state);
 }
 
 Result<std::map<std::string, std::string>> TokenManager::TemplateVariables(std::string_view connection) {
   MLC_FIND_CONN_OR_RETURN(c, connection);
-  return Vars(*c);
+  MLC_ASSIGN_OR_RETURN(auto rows, store_.Query("SELECT key, value FROM kv_state WHERE scope = $1",
+                                               {PluginScope(c->auth.name)}));
+  std::map<std::string, std::string> state;
+  for (const auto& r : rows) state[r.Text(0)] = r.Text(1);
+  return TemplateVars(c->auth.settings, state);
 }
 
 Result<std::string> TokenManager::BaseUrl(std::string_view connection) {
@@ -287,7 +295,7 @@ Result<std::string> TokenManager::BaseUrl(std::string_view connection) {
   if (c->auth.base_url_template.empty()) {
     return Status::Invalid("connection " + c->auth.name + " has no base URL (manifest base_url is empty)");
   }
-  MLC_ASSIGN_OR_RETURN(auto vars, Vars(*c));
+  MLC_ASSIGN_OR_RETURN(auto vars, Vars(*c, c->auth.base_url_template));
   return FillTemplate(c->auth.base_url_template, vars, "connection " + c->auth.name + " base_url");
 }
 
@@ -499,7 +507,7 @@ Result<Token> TokenManager::Commit(Conn& c, const TokenResponse& response, std::
 Result<TokenManager::TokenResponse> TokenManager::CallTokenEndpoint(
     Conn& c, const std::map<std::string, std::string>& grant, bool idempotent, std::string_view purpose) {
   const AuthSpec& spec = c.auth.spec;
-  MLC_ASSIGN_OR_RETURN(auto vars, Vars(c));
+  MLC_ASSIGN_OR_RETURN(auto vars, Vars(c, spec.token_url));
   MLC_ASSIGN_OR_RETURN(std::string url,
                        FillTemplate(spec.token_url, vars, "connection " + c.auth.name + " token_url"));
   auto client_id = Secret(c, "client_id");
@@ -689,7 +697,7 @@ Result<Token> TokenManager::RunRefresh(Conn& c, const Token* failed) {
   if (spec.kind == AuthKind::kClientCredentials) {
     std::map<std::string, std::string> grant{{"grant_type", "client_credentials"}};
     if (!spec.audience.empty()) {  // Procurify (Auth0 style): audience=https://api.procurify.com/
-      MLC_ASSIGN_OR_RETURN(auto vars, Vars(c));
+      MLC_ASSIGN_OR_RETURN(auto vars, Vars(c, spec.audience));
       MLC_ASSIGN_OR_RETURN(grant["audience"],
                            FillTemplate(spec.audience, vars, "connection " + name + " audience"));
     }
@@ -898,7 +906,7 @@ Result<AuthorizationStart> TokenManager::BeginAuthorization(std::string_view con
                            std::string(AuthKindName(spec.kind)) + ") is not authorized in a browser");
   }
   if (redirect_uri.empty()) return Status::Invalid("redirect URI is empty");
-  MLC_ASSIGN_OR_RETURN(auto vars, Vars(*c));
+  MLC_ASSIGN_OR_RETURN(auto vars, Vars(*c, spec.authorize_url));
   MLC_ASSIGN_OR_RETURN(std::string url, FillTemplate(spec.authorize_url, vars,
                                                      "connection " + c->auth.name + " authorize_url"));
   auto client_id = Secret(*c, "client_id");

@@ -220,7 +220,8 @@ class TokenManager {
   void NoteSuccessLocked(Conn& c);
   Status NoteTransientFailureLocked(Conn& c, const Status& failure);
   Result<std::string> Secret(Conn& c, std::string_view name);
-  Result<std::map<std::string, std::string>> Vars(Conn& c);
+  // Template variables for `tmpl`: the connection's settings and the plugin-state keys it names.
+  Result<std::map<std::string, std::string>> Vars(Conn& c, std::string_view tmpl);
   Result<Token> StaticToken(Conn& c);
 
   store::Store& store_;

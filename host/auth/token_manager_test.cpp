@@ -7,6 +7,7 @@
 // rotation, and no token value in any log line or error.
 #include "auth/token_manager.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -289,6 +290,14 @@ TEST(AuthSpecTest, FillTemplateNamesWhatIsMissing) {
   EXPECT_EQ(vars["port"], "8080");
   EXPECT_EQ(vars["acct"], "A1");
   EXPECT_EQ(vars.count("nested"), 0u);
+}
+
+TEST(AuthSpecTest, TemplateNamesListsEachPlaceholderOnceAndSkipsEscapedBraces) {
+  EXPECT_THAT(TemplateNames("{base_url}/accounting/account/{account_id}/{base_url}"),
+              ::testing::ElementsAre("base_url", "account_id"));
+  EXPECT_THAT(TemplateNames("https://x/{{literal}}/{tenant}"), ::testing::ElementsAre("tenant"));
+  EXPECT_TRUE(TemplateNames("https://plain/").empty());
+  EXPECT_TRUE(TemplateNames("https://{open").empty());
 }
 
 // ---- rotation and single flight ---------------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <deque>
 #include <set>
+#include <string>
+#include <tuple>
 #include <utility>
 
 #include "core/log.hpp"
@@ -116,6 +118,8 @@ std::string_view DispositionName(Disposition d) {
       return "waiting_auth";
     case Disposition::kLost:
       return "lost";
+    case Disposition::kAckQueued:
+      return "ack_queued";
   }
   return "lost";
 }
@@ -207,6 +211,9 @@ class Engine::Gate {
 class Engine::Worker {
  public:
   Worker(InstanceFactory& factory, const PipelineSpec& spec) : factory_(factory), spec_(spec) {}
+  // Whether this worker's jobs may queue their source ack for a batch (not for replays of chosen jobs, whose
+  // caller waits for each outcome).
+  bool batch_acks = false;
   Result<loader::PluginInstance*> Source() { return Get(spec_.source, &source_); }
   Result<loader::PluginInstance*> Target() { return Get(spec_.target, &target_); }
 
@@ -376,6 +383,10 @@ Status Engine::AddPipeline(const PipelineSpec& spec) {
   MLC_ASSIGN_OR_RETURN(int64_t overlap_pages, setting("overlap_pages", options_.overlap_pages, 0, 100));
   MLC_ASSIGN_OR_RETURN(int64_t overlap_s, setting("overlap_s", options_.overlap.count(), 0, 30 * 86400));
   MLC_ASSIGN_OR_RETURN(int64_t lease_s, setting("lease_s", options_.lease.count() / 1000, 1, 86400));
+  MLC_ASSIGN_OR_RETURN(int64_t ack_batch, setting("ack_batch", 1, 1, 1000));
+  MLC_ASSIGN_OR_RETURN(int64_t ack_delay_ms, setting("ack_delay_ms", 200, 0, 60000));
+  // A queued ack must be sent well inside the lease, or another worker could take the job meanwhile.
+  if (ack_delay_ms * 4 > lease_s * 1000) ack_delay_ms = lease_s * 1000 / 4;
   p->settings = Settings{static_cast<int>(workers),
                          static_cast<int>(max_attempts),
                          std::chrono::milliseconds(base),
@@ -383,7 +394,9 @@ Status Engine::AddPipeline(const PipelineSpec& spec) {
                          std::chrono::milliseconds(lease_s * 1000),
                          static_cast<int>(page_size),
                          static_cast<int>(overlap_pages),
-                         std::chrono::seconds(overlap_s)};
+                         std::chrono::seconds(overlap_s),
+                         static_cast<int>(ack_batch),
+                         std::chrono::milliseconds(ack_delay_ms)};
 
   MLC_ASSIGN_OR_RETURN(json source_manifest, factory_.Manifest(spec.source));
   MLC_ASSIGN_OR_RETURN(json target_manifest, factory_.Manifest(spec.target));
@@ -693,22 +706,38 @@ Result<std::optional<Job>> Engine::LeaseNext(PipelineState& p) {
   const int64_t now = Now();
   std::optional<Job> leased;
   const int64_t lease_ms = p.settings.lease.count();
+  // Never two versions of one record at once (the later one then sees the link).
+  static const std::string kNoSibling =
+      " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.pipeline = jobs.pipeline AND r.object_type = "
+      "jobs.object_type AND r.source_id = jobs.source_id AND r.id <> jobs.id AND r.state = 'running' AND "
+      "r.lease_until >= $2) ORDER BY next_run_at, created_at, id LIMIT 1";
+  // One query per state, each a walk of jobs_lease in lease order (an OR across states would sort every due
+  // job of the pipeline on each lease); the oldest of the candidates wins.
+  static const std::string kDue[] = {
+      "SELECT id, next_run_at, created_at FROM jobs WHERE pipeline = $1 AND state = 'pending' AND "
+      "next_run_at <= $2" +
+          kNoSibling,
+      "SELECT id, next_run_at, created_at FROM jobs WHERE pipeline = $1 AND state = 'uncertain' AND "
+      "next_run_at <= $2" +
+          kNoSibling,
+      "SELECT id, next_run_at, created_at FROM jobs WHERE pipeline = $1 AND state = 'running' AND "
+      "lease_until < $2" +
+          kNoSibling,
+  };
   Status s = store_.Transaction([&](store::Tx& tx) -> Status {
     leased.reset();
-    // Oldest due first; never two versions of one record at once (the later one then sees the link).
     // SQLite serialises this transaction (BEGIN IMMEDIATE); a PostgreSQL store adds FOR UPDATE SKIP LOCKED
-    // to the SELECT so concurrent hosts skip each other's candidates.
-    MLC_ASSIGN_OR_RETURN(
-        auto rows,
-        tx.Query(
-            std::string("SELECT id FROM jobs WHERE pipeline = $1 AND ") + kDueCondition +
-                " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.pipeline = jobs.pipeline AND r.object_type = "
-                "jobs.object_type AND r.source_id = jobs.source_id AND r.id <> jobs.id AND r.state = "
-                "'running' "
-                "AND r.lease_until >= $2) ORDER BY next_run_at, created_at, id LIMIT 1",
-            {p.spec.name, now}));
-    if (rows.empty()) return Status::Ok();
-    const std::string id = rows.front().Text(0);
+    // to the SELECTs so concurrent hosts skip each other's candidates.
+    std::optional<std::tuple<int64_t, int64_t, std::string>> best;
+    for (const std::string& sql : kDue) {
+      MLC_ASSIGN_OR_RETURN(auto rows, tx.Query(sql, {p.spec.name, now}));
+      if (rows.empty()) continue;
+      std::tuple<int64_t, int64_t, std::string> candidate{rows.front().Int(1), rows.front().Int(2),
+                                                          rows.front().Text(0)};
+      if (!best || candidate < *best) best = std::move(candidate);
+    }
+    if (!best) return Status::Ok();
+    const std::string id = std::get<2>(*best);
     MLC_RETURN_IF_ERROR(
         tx.Exec("UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $3, "
                 "updated_at = $2 WHERE id = $4",
@@ -937,6 +966,21 @@ Disposition Engine::Ack(PipelineState& p, Worker& w, Job& job) {
                          std::nullopt, Owner(), Now(), lease_ms);
     return s.ok() ? Disposition::kSucceeded : Disposition::kLost;
   }
+  if (w.batch_acks && p.settings.ack_batch > 1) {
+    std::lock_guard lock(p.ack_mu);
+    if (p.ack_queue.empty()) p.ack_oldest_ms = Now();
+    // A job re-leased while its ack waited (lease ran out) is queued once: Brex, for one, refuses a batch
+    // naming a record twice.
+    auto same = std::find_if(p.ack_queue.begin(), p.ack_queue.end(), [&](const Job& q) {
+      return q.id == job.id || (q.object_type == job.object_type && q.source_id == job.source_id);
+    });
+    if (same != p.ack_queue.end()) {
+      *same = job;
+    } else {
+      p.ack_queue.push_back(job);
+    }
+    return Disposition::kAckQueued;
+  }
   const json request = {
       {"stream", stream},
       {"items", json::array({{{"source_id", job.source_id}, {"ok", true}, {"target_id", job.target_id}}})}};
@@ -973,6 +1017,83 @@ Disposition Engine::Ack(PipelineState& p, Worker& w, Job& job) {
     return Disposition::kLost;
   }
   return Disposition::kSucceeded;
+}
+
+std::vector<std::pair<std::string, Disposition>> Engine::FlushAcks(PipelineState& p, Worker& w, bool force) {
+  std::vector<Job> batch;
+  {
+    std::lock_guard lock(p.ack_mu);
+    if (p.ack_queue.empty()) return {};
+    const bool full = static_cast<int>(p.ack_queue.size()) >= p.settings.ack_batch;
+    const bool aged = Now() - p.ack_oldest_ms >= p.settings.ack_delay.count();
+    if (!force && !full && !aged) return {};
+    const size_t n = std::min(p.ack_queue.size(), static_cast<size_t>(p.settings.ack_batch));
+    batch.assign(std::make_move_iterator(p.ack_queue.begin()),
+                 std::make_move_iterator(p.ack_queue.begin() + n));
+    p.ack_queue.erase(p.ack_queue.begin(), p.ack_queue.begin() + n);
+    if (!p.ack_queue.empty()) p.ack_oldest_ms = Now();
+  }
+  std::vector<std::pair<std::string, Disposition>> out = AckBatch(p, w, std::move(batch));
+  if (force) {
+    for (auto& more : FlushAcks(p, w, true)) out.push_back(std::move(more));
+  }
+  return out;
+}
+
+// One ack request per stream for jobs already written; each job is then committed (or failed) as if it had
+// been acked alone, with the shared request in its audit row.
+std::vector<std::pair<std::string, Disposition>> Engine::AckBatch(PipelineState& p, Worker& w,
+                                                                  std::vector<Job> jobs) {
+  std::vector<std::pair<std::string, Disposition>> out;
+  const int64_t lease_ms = p.settings.lease.count();
+  std::map<std::string, std::vector<Job*>> by_stream;
+  for (Job& job : jobs) by_stream[StreamFor(p, job.object_type)].push_back(&job);
+  auto source = w.Source();
+  for (auto& [stream, group] : by_stream) {
+    if (!source.ok()) {
+      for (Job* job : group) out.emplace_back(job->id, Fail(p, *job, source.status(), Step::kAcked, w));
+      continue;
+    }
+    json items = json::array();
+    for (const Job* job : group)
+      items.push_back({{"source_id", job->source_id}, {"ok", true}, {"target_id", job->target_id}});
+    RequestCapture capture;
+    Result<json> reply = Status::Error("not called");
+    {
+      auto slot = gate_->Acquire(p.spec.source);
+      reply = (*source)->Ack({{"stream", stream}, {"items", std::move(items)}});
+    }
+    auto note = capture.Take();
+    if (!reply.ok()) {
+      Status st = reply.status().code() == Code::kUncertain ? Status::Retry(reply.status().message())
+                                                            : reply.status();
+      st = st.Wrap("ack of " + std::to_string(group.size()) + " record(s)");
+      for (Job* job : group) out.emplace_back(job->id, Fail(p, *job, st, Step::kAcked, w, note));
+      continue;
+    }
+    const int64_t now = Now();
+    for (Job* job : group) {
+      JobChange c;
+      c.state = JobState::kSucceeded;
+      c.acked_at = now;
+      c.last_error = "";
+      c.release = true;
+      Status s = CommitJob(
+          store_, *job, c,
+          {{p.spec.name,
+            job->id,
+            job->source_id,
+            Step::kAcked,
+            Actor::kWorker,
+            "ok",
+            {{"stream", stream}, {"target_id", job->target_id}, {"batch", group.size()}, {"reply", *reply}},
+            note}},
+          std::nullopt, Owner(), now, lease_ms);
+      if (!s.ok()) Log().warn("pipeline {}: job {}: {}", p.spec.name, job->id.substr(0, 12), s.ToString());
+      out.emplace_back(job->id, s.ok() ? Disposition::kSucceeded : Disposition::kLost);
+    }
+  }
+  return out;
 }
 
 Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
@@ -1069,7 +1190,8 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
                                         : std::string("none");
 
     // 3. Reconcile a write that may have landed, before any new write.
-    if (WriteUnsettled(job)) {
+    const bool first_write = !WriteUnsettled(job);
+    if (!first_write) {
       if (HasOp(*target, "lookup")) {
         RequestCapture capture;
         Result<json> found = Status::Error("not called");
@@ -1167,10 +1289,13 @@ Disposition Engine::RunJob(PipelineState& p, Worker& w, Job job) {
         Status s = commit(c, {}, std::nullopt);
         if (!s.ok()) return lost(s);
       }
-      const json request = {{"object_type", job.object_type},
-                            {"object", object},
-                            {"refs", refs},
-                            {"idempotency_key", job.idempotency_key}};
+      json request = {{"object_type", job.object_type},
+                      {"object", object},
+                      {"refs", refs},
+                      {"idempotency_key", job.idempotency_key}};
+      // No write with this key was ever started (a crash after starting one leaves it unsettled, and an
+      // unsettled write was looked up above), so a plugin may skip its own search for an earlier one.
+      if (first_write) request["first_write"] = true;
       RequestCapture capture;
       Result<json> wrote = Status::Error("not called");
       {
@@ -1257,6 +1382,7 @@ DrainResult Engine::RunWorkers(PipelineState& p, const DrainOptions& options) {
 
   auto work = [&]() {
     Worker w(factory_, p.spec);
+    w.batch_acks = !only;
     for (;;) {
       if (stopping_) return;
       if (only) {
@@ -1346,7 +1472,8 @@ DrainResult Engine::RunWorkers(PipelineState& p, const DrainOptions& options) {
       if (leased.ok() && *leased) {
         const std::string id = (*leased)->id;
         Disposition d = RunJob(p, w, std::move(**leased));
-        record(id, d);
+        if (d != Disposition::kAckQueued) record(id, d);
+        for (const auto& [acked, outcome] : FlushAcks(p, w, /*force=*/false)) record(acked, outcome);
         std::lock_guard lock(sh.mu);
         ++sh.attempts;
         --sh.busy;
@@ -1356,6 +1483,8 @@ DrainResult Engine::RunWorkers(PipelineState& p, const DrainOptions& options) {
       if (!leased.ok()) {
         Log().warn("pipeline {}: lease: {}", p.spec.name, leased.status().ToString());
       }
+      // Nothing due for this worker: send the acks that wait (another worker's jobs too).
+      for (const auto& [acked, outcome] : FlushAcks(p, w, /*force=*/true)) record(acked, outcome);
       std::unique_lock lock(sh.mu);
       --sh.busy;
       if (sh.busy > 0) {
@@ -1374,6 +1503,11 @@ DrainResult Engine::RunWorkers(PipelineState& p, const DrainOptions& options) {
   for (int i = 1; i < n; ++i) helpers.emplace_back(work);
   work();
   for (auto& t : helpers) t.join();
+  {
+    // A worker that stopped early (paused, stopping) may have left written jobs waiting for their ack.
+    Worker w(factory_, p.spec);
+    for (const auto& [id, d] : FlushAcks(p, w, /*force=*/true)) sh.final[id] = d;
+  }
 
   DrainResult r;
   r.attempts = sh.attempts;
@@ -1399,6 +1533,7 @@ DrainResult Engine::RunWorkers(PipelineState& p, const DrainOptions& options) {
         ++r.waiting_auth;
         break;
       case Disposition::kLost:
+      case Disposition::kAckQueued:
         break;
     }
   }
@@ -1419,6 +1554,7 @@ Result<DrainResult> Engine::Drain(std::string_view pipeline, const DrainOptions&
 
 void Engine::BackgroundLoop(PipelineState* p) {
   Worker w(factory_, p->spec);
+  w.batch_acks = true;
   int64_t last_reclaim = 0;
   while (!stopping_) {
     const int64_t now = Now();
@@ -1433,9 +1569,11 @@ void Engine::BackgroundLoop(PipelineState* p) {
       auto leased = LeaseNext(*p);
       if (leased.ok() && *leased) {
         RunJob(*p, w, std::move(**leased));
+        FlushAcks(*p, w, /*force=*/false);
         continue;
       }
       if (!leased.ok()) Log().warn("pipeline {}: lease: {}", p->spec.name, leased.status().ToString());
+      FlushAcks(*p, w, /*force=*/true);  // nothing else to do: send what waits
       auto due = NextDue(*p, {});
       if (due.ok() && *due) wait_ms = std::clamp<int64_t>(**due - Now(), 10, 5000);
     }
@@ -1444,6 +1582,7 @@ void Engine::BackgroundLoop(PipelineState* p) {
     p->wake.wait_for(lock, std::chrono::milliseconds(wait_ms),
                      [&] { return stopping_ || p->wake_seq != seen; });
   }
+  FlushAcks(*p, w, /*force=*/true);  // stopping: the written jobs' acks go out before the workers end
 }
 
 void Engine::StartWorkers() {

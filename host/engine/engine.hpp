@@ -95,7 +95,8 @@ struct EngineOptions {
 };
 
 // How a job's attempt ended.
-enum class Disposition { kSucceeded, kReview, kDead, kUncertain, kRetrying, kWaitingAuth, kLost };
+// kAckQueued: written, its source ack waits in the pipeline's batch (a later flush decides the outcome).
+enum class Disposition { kSucceeded, kReview, kDead, kUncertain, kRetrying, kWaitingAuth, kLost, kAckQueued };
 std::string_view DispositionName(Disposition d);
 
 struct PollOptions {
@@ -214,6 +215,8 @@ class Engine {
     int page_size;
     int overlap_pages;
     std::chrono::seconds overlap;
+    int ack_batch;                        // source acks per request (1: one per job)
+    std::chrono::milliseconds ack_delay;  // the longest a written job waits for its batch to fill
   };
   struct PipelineState {
     PipelineSpec spec;
@@ -225,6 +228,11 @@ class Engine {
     std::mutex wake_mu;
     std::condition_variable wake;
     uint64_t wake_seq = 0;  // guarded by wake_mu
+    // Written jobs whose source ack waits for a batch. They stay leased ('running') until flushed, so a
+    // crash leaves them to be re-leased and acked from their link.
+    std::mutex ack_mu;
+    std::vector<Job> ack_queue;  // guarded by ack_mu
+    int64_t ack_oldest_ms = 0;   // when the oldest queued job was written; guarded by ack_mu
   };
   class Worker;
   class Gate;
@@ -256,6 +264,11 @@ class Engine {
   Disposition ToDead(PipelineState& p, Job& job, const Status& status, Step step,
                      std::optional<RequestNote> request);
   Disposition Ack(PipelineState& p, Worker& w, Job& job);
+  // Sends queued acks: all of them with `force`, else only a full batch or one whose oldest job waited
+  // ack_delay. Returns each flushed job's outcome.
+  std::vector<std::pair<std::string, Disposition>> FlushAcks(PipelineState& p, Worker& w, bool force);
+  std::vector<std::pair<std::string, Disposition>> AckBatch(PipelineState& p, Worker& w,
+                                                            std::vector<Job> jobs);
 
   // Runs workers on this thread and `n - 1` others until no job (of `only`, if given) is due.
   DrainResult RunWorkers(PipelineState& p, const DrainOptions& options);

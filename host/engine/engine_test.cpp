@@ -647,6 +647,37 @@ TEST_F(EngineTest, ManyWorkersStillWriteEachRecordOnce) {
   EXPECT_EQ(Acked().size(), 120u);
 }
 
+TEST_F(EngineTest, AcksGoOutInBatchesAndEveryJobIsAckedOnce) {
+  Connect(120);
+  auto engine = MakeEngine({{"workers", 4}, {"page_size", 50}, {"ack_batch", 25}});
+  ASSERT_TRUE(engine->Poll("p").ok());
+  auto drained = engine->Drain("p");
+  ASSERT_TRUE(drained.ok());
+  EXPECT_EQ(drained->succeeded, 120);
+  ExpectExactlyOnce(120);
+  EXPECT_EQ(Acked().size(), 120u);
+  // Each acked row names the size of the request it went out in: never above ack_batch, and most jobs
+  // shared a request.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit WHERE step = 'acked' AND outcome = 'ok'"), 120);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit WHERE step = 'acked' AND json_extract(detail, '$.batch') > 25"),
+            0);
+  EXPECT_GE(Count("SELECT COUNT(*) FROM audit WHERE step = 'acked' AND json_extract(detail, '$.batch') >= 2"),
+            60);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM jobs WHERE state = 'running'"), 0);  // no job left waiting
+}
+
+TEST_F(EngineTest, AckBatchOfOneAcksEachJobAlone) {
+  Connect(12);
+  auto engine = MakeEngine({{"workers", 2}, {"ack_batch", 1}});
+  ASSERT_TRUE(engine->Poll("p").ok());
+  auto drained = engine->Drain("p");
+  ASSERT_TRUE(drained.ok());
+  EXPECT_EQ(drained->succeeded, 12);
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM audit WHERE step = 'acked' AND json_extract(detail, '$.batch') IS NULL"),
+      12);
+}
+
 TEST_F(EngineTest, BackgroundWorkersPickUpArrivals) {
   Connect(15);
   auto engine = MakeEngine();

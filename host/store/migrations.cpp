@@ -261,6 +261,13 @@ const std::vector<Migration> kMigrations = {
       CREATE INDEX IF NOT EXISTS review_items_open ON review_items (pipeline, resolved_at);
       CREATE INDEX IF NOT EXISTS review_items_job ON review_items (job_id);
     )sql"},
+    // ---- 9: job_lease_order (host/engine: engine.cpp LeaseNext) ----
+    // Leasing walks this index in the lease order (next_run_at, created_at, id) for one state, so taking the
+    // next job costs the same with 10 or 100,000 due jobs; jobs_due is its prefix and goes.
+    {9, "job_lease_order", R"sql(
+      CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (pipeline, state, next_run_at, created_at, id);
+      DROP INDEX IF EXISTS jobs_due;
+    )sql"},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,9 +178,13 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
     int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    struct rusage usage {};
+    const pid_t r = ::wait4(pid_, &status, WNOHANG, &usage);
     if (r == pid_) {
       exit_code_ = DecodeStatus(status);
+      user_cpu_s_ = static_cast<double>(usage.ru_utime.tv_sec) + usage.ru_utime.tv_usec / 1e6;
+      system_cpu_s_ = static_cast<double>(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec / 1e6;
+      max_rss_kb_ = usage.ru_maxrss;  // Linux: kilobytes
       while (out_fd_ >= 0 || err_fd_ >= 0) Pump(std::chrono::milliseconds(100));
       if (!output_path_.empty()) Pump(std::chrono::milliseconds(0));
       return exit_code_;
@@ -209,6 +214,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   result.exit_code = code.value_or(-1);
   result.out = child.out();
   result.err = child.err();
+  result.user_cpu_s = child.user_cpu_s();
+  result.system_cpu_s = child.system_cpu_s();
+  result.max_rss_kb = child.max_rss_kb();
   return result;
 }
 

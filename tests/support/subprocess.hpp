@@ -41,6 +41,10 @@ struct ProcessResult {
   std::string out;
   std::string err;
   bool timed_out = false;
+  // What the child used (from wait4): CPU seconds and peak resident memory. Zero when it was not reaped.
+  double user_cpu_s = 0;
+  double system_cpu_s = 0;
+  int64_t max_rss_kb = 0;
 };
 
 // Runs argv[0] (a path) with arguments to completion.
@@ -65,6 +69,10 @@ class ChildProcess {
 
   const std::string& out() const { return out_; }
   const std::string& err() const { return err_; }
+  // After Wait() returned an exit code: the child's CPU time and peak RSS.
+  double user_cpu_s() const { return user_cpu_s_; }
+  double system_cpu_s() const { return system_cpu_s_; }
+  int64_t max_rss_kb() const { return max_rss_kb_; }
 
  private:
   void Pump(std::chrono::milliseconds timeout);  // reads what is available within timeout
@@ -77,6 +85,9 @@ class ChildProcess {
   std::string out_;
   std::string err_;
   std::optional<int> exit_code_;
+  double user_cpu_s_ = 0;
+  double system_cpu_s_ = 0;
+  int64_t max_rss_kb_ = 0;
 };
 
 }  // namespace mlc::testing

@@ -52,6 +52,34 @@ Status WriteFile(const std::string& path, const std::string& content, mode_t mod
 
 }  // namespace
 
+std::string MarkerOf(const json& expense) {
+  static constexpr std::string_view kPrefix = "mlc:";  // the freshbooks plugin's marker line
+  const std::string notes = expense.is_object() ? expense.value("notes", std::string()) : std::string();
+  const size_t nl = notes.rfind('\n');
+  const std::string last = nl == std::string::npos ? notes : notes.substr(nl + 1);
+  return last.rfind(kPrefix, 0) == 0 ? last.substr(kPrefix.size()) : std::string();
+}
+
+std::string IdText(const json& id) { return id.is_string() ? id.get<std::string>() : id.dump(); }
+
+const json* FindRecord(const json& records, const std::string& source_id) {
+  if (!records.is_array()) return nullptr;
+  for (const auto& r : records) {
+    if (!r.is_object()) continue;
+    if (IdText(r.value("id", json())) == source_id || IdText(r.value("source_id", json())) == source_id)
+      return &r;
+  }
+  return nullptr;
+}
+
+std::string ExactlyOnceReport::Describe(size_t max_lines) const {
+  std::string out;
+  for (size_t i = 0; i < problems.size() && i < max_lines; ++i) out += problems[i] + "\n";
+  if (problems.size() > max_lines)
+    out += "... and " + std::to_string(problems.size() - max_lines) + " more problem(s)\n";
+  return out;
+}
+
 std::string PipelineToml(const std::string& schedule, int workers, const json& extra_options) {
   json options = {{"workers", workers},
                   {"auto_accept", 0.9},
@@ -161,8 +189,12 @@ Status BrexFreshbooksFlow::WriteConfig(int listen_port) {
     << "[connections.brex]\n"
     << "plugin = \"brex\"\n"
     << "settings = { base_url = " << Q(brex_->base_url()) << " }\n"
-    << "secrets = { token = \"vault\"" << (options_.webhooks ? ", webhook_secret = \"vault\"" : "")
-    << " }\n\n"
+    << "secrets = { token = \"vault\"" << (options_.webhooks ? ", webhook_secret = \"vault\"" : "") << " }\n";
+  if (options_.rate_per_minute > 0) {
+    t << "rate_limits = [{ requests = " << options_.rate_per_minute << ", per_seconds = 60 }]\n";
+  }
+  if (options_.connection_concurrency > 0) t << "concurrency = " << options_.connection_concurrency << "\n";
+  t << "\n"
     << "[connections.freshbooks]\n"
     << "plugin = \"freshbooks\"\n"
     << "settings = { base_url = " << Q(fc.value("api_base_url", freshbooks_->base_url()))
@@ -171,6 +203,7 @@ Status BrexFreshbooksFlow::WriteConfig(int listen_port) {
   if (options_.rate_per_minute > 0) {
     t << "rate_limits = [{ requests = " << options_.rate_per_minute << ", per_seconds = 60 }]\n";
   }
+  if (options_.connection_concurrency > 0) t << "concurrency = " << options_.connection_concurrency << "\n";
   t << "\n" << PipelineToml(options_.schedule, options_.workers, options_.pipeline_options);
   config_path_ = options_.workdir + "/mlc.toml";
   return WriteFile(config_path_, t.str());
@@ -318,6 +351,79 @@ Result<FlowSummary> BrexFreshbooksFlow::Summarize() const {
                    {std::string(kPipeline)}));
   for (const auto& row : rows) s.review_reasons.push_back(row.Text(0) + ": " + row.Text(1));
   return s;
+}
+
+Result<ExactlyOnceReport> BrexFreshbooksFlow::CheckExactlyOnce() const {
+  MLC_ASSIGN_OR_RETURN(std::vector<JobRow> jobs, JobRows());
+  MLC_ASSIGN_OR_RETURN(json expenses, FreshbooksExpenses());
+  MLC_ASSIGN_OR_RETURN(json records, BrexRecords());
+  if (!expenses.is_array() || !records.is_array())
+    return Status::Error("emulator objects are not arrays (expenses or accounting_records)");
+  ExactlyOnceReport r;
+  auto problem = [&r](std::vector<std::string>* list, const std::string& id, const std::string& line) {
+    if (list) list->push_back(id);
+    r.problems.push_back(line);
+  };
+
+  std::map<std::string, std::vector<std::string>> by_marker;  // marker -> live expense ids
+  for (const auto& e : expenses) {
+    if (!e.is_object() || e.value("vis_state", 0) != 0) continue;  // deleted in FreshBooks
+    const std::string marker = MarkerOf(e);
+    if (marker.empty()) continue;
+    by_marker[marker].push_back(IdText(e.value("id", json())));
+    ++r.flow_expenses;
+  }
+  for (const auto& [marker, ids] : by_marker) {
+    if (ids.size() <= 1) continue;
+    r.duplicate_markers[marker] = static_cast<int64_t>(ids.size());
+    std::string list;
+    for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
+    r.problems.push_back("marker " + marker + " is on " + std::to_string(ids.size()) +
+                         " FreshBooks expenses (" + list + ")");
+  }
+
+  std::set<std::string> succeeded_keys;
+  std::set<std::string> job_sources;  // source ids of every expense job, whatever its state
+  for (const auto& job : jobs) {
+    if (job.object_type != "expense") continue;
+    job_sources.insert(job.source_id);
+    if (job.state != "succeeded") continue;
+    ++r.succeeded_expense_jobs;
+    succeeded_keys.insert(job.idempotency_key);
+    const std::string who = "job " + job.id + " (source " + job.source_id + ")";
+    auto it = by_marker.find(job.idempotency_key);
+    if (it == by_marker.end()) {
+      problem(&r.jobs_without_expense, job.id,
+              who + " succeeded but no FreshBooks expense carries its marker");
+    } else if (std::find(it->second.begin(), it->second.end(), job.target_id) == it->second.end()) {
+      problem(&r.jobs_with_wrong_target, job.id,
+              who + " links to expense '" + job.target_id + "' but its marker is on " + it->second.front());
+    }
+    if (!job.acked) problem(&r.jobs_not_acked, job.id, who + " succeeded without its Brex ack");
+    const json* record = FindRecord(records, job.source_id);
+    if (record == nullptr) {
+      problem(&r.records_not_exported, job.source_id, who + ": Brex has no such accounting record");
+    } else if (record->value("review_status", std::string()) != "EXPORTED") {
+      problem(&r.records_not_exported, job.source_id,
+              who + ": the Brex record is " + record->value("review_status", std::string("?")) +
+                  ", not EXPORTED");
+    }
+  }
+  for (const auto& [marker, ids] : by_marker) {
+    if (succeeded_keys.count(marker)) continue;
+    for (const auto& id : ids) {
+      problem(&r.expenses_without_job, id,
+              "FreshBooks expense " + id + " carries marker " + marker + " of no succeeded job");
+    }
+  }
+  for (const auto& rec : records) {
+    if (!rec.is_object() || rec.value("review_status", std::string()) != "READY_FOR_EXPORT") continue;
+    const std::string id = IdText(rec.value("id", json()));
+    const std::string source = IdText(rec.value("source_id", json()));
+    if (job_sources.count(id) || job_sources.count(source)) continue;
+    problem(&r.ready_records_without_job, id, "Brex record " + id + " is READY_FOR_EXPORT but has no job");
+  }
+  return r;
 }
 
 }  // namespace mlc::flowkit

@@ -46,6 +46,8 @@ struct FlowOptions {
   // (tests and benchmarks that move many records; default: the documented Brex 1,000/min and FreshBooks
   // 600/min).
   int rate_per_minute = 0;
+  // > 0: plugin calls in flight per connection (`concurrency` of both connections; default: the host's 4).
+  int connection_concurrency = 0;
 };
 
 struct JobCounts {
@@ -83,6 +85,33 @@ struct FlowSummary {
   std::vector<std::string> review_reasons;  // one line per job in review
 };
 
+// The exactly-once verdict of one flow, from the vendors' own state (FreshBooks expenses and their marker
+// lines, Brex accounting records) compared with the host's jobs. Every list holds ids; ok() when `problems`
+// is empty.
+struct ExactlyOnceReport {
+  int64_t succeeded_expense_jobs = 0;
+  int64_t flow_expenses = 0;  // live FreshBooks expenses that carry a marker of this flow
+  std::map<std::string, int64_t> duplicate_markers;    // marker -> live expenses carrying it (> 1)
+  std::vector<std::string> expenses_without_job;       // expense ids whose marker no succeeded job owns
+  std::vector<std::string> jobs_without_expense;       // succeeded expense jobs with no expense
+  std::vector<std::string> jobs_with_wrong_target;     // target id is not the marker's expense
+  std::vector<std::string> jobs_not_acked;             // succeeded without their Brex ack
+  std::vector<std::string> records_not_exported;       // Brex records of succeeded jobs not EXPORTED
+  std::vector<std::string> ready_records_without_job;  // READY_FOR_EXPORT in Brex, no expense job at all
+  std::vector<std::string> problems;                   // one readable line per finding above
+  bool ok() const { return problems.empty(); }
+  // The problems, one per line (at most `max_lines`, then a count of the rest).
+  std::string Describe(size_t max_lines = 20) const;
+};
+
+// The marker of a FreshBooks expense (the last line of its notes, "mlc:<idempotency key>"), or "" for one
+// the flow did not create.
+std::string MarkerOf(const nlohmann::json& expense);
+// An id as text (vendors send strings or numbers).
+std::string IdText(const nlohmann::json& id);
+// The Brex accounting record a job's source id names (the record id, or the expense it books), or null.
+const nlohmann::json* FindRecord(const nlohmann::json& records, const std::string& source_id);
+
 class BrexFreshbooksFlow {
  public:
   // Starts both emulators, writes mlc.toml, stores the secrets in the vault and (with webhooks) registers
@@ -117,6 +146,11 @@ class BrexFreshbooksFlow {
   Result<nlohmann::json> FreshbooksExpenses() const;
 
   Result<FlowSummary> Summarize() const;
+
+  // Reads the jobs, the FreshBooks expenses and the Brex records and checks that every succeeded expense
+  // job landed exactly once and was acknowledged, nothing else carries a marker, and no record waiting for
+  // export was missed (see ExactlyOnceReport). An error only when something could not be read.
+  Result<ExactlyOnceReport> CheckExactlyOnce() const;
 
  private:
   BrexFreshbooksFlow() = default;

@@ -177,6 +177,8 @@ void HostProcess::Kill() {
   child_.reset();
 }
 
+int HostProcess::pid() const { return running() ? static_cast<int>(child_->pid()) : 0; }
+
 bool HostProcess::running() const { return child_ != nullptr; }
 
 testing::ProcessResult HostProcess::Run(const std::vector<std::string>& args, const std::string& stdin_data,

@@ -100,6 +100,8 @@ class HostProcess {
   void Kill();
   bool running() const;
   int port() const { return port_; }
+  // The running `mlc serve`'s process id (0 when not running), e.g. to read its /proc counters.
+  int pid() const;
 
   // Runs one `mlc` command with this host's configuration and environment, to completion.
   testing::ProcessResult Run(const std::vector<std::string>& args, const std::string& stdin_data = {},

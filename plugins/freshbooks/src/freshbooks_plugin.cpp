@@ -365,7 +365,10 @@ class FreshBooksPlugin : public sdk::Plugin {
     if (object == request.end() || !object->is_object())
       return Status::Invalid("object must be a JSON object");
     const json refs = request.value("refs", json::object());
-    if (object_type == "expense") return WriteExpense(*object, refs, key, DryRun(request));
+    // The host says when no earlier write with this key was ever started (ABI 1.2 `first_write`): the marker
+    // search that makes a repeat safe is then a wasted request per expense.
+    const bool first_write = request.value("first_write", json()) == true;
+    if (object_type == "expense") return WriteExpense(*object, refs, key, DryRun(request), first_write);
     if (object_type == "vendor") return WriteVendor(*object, DryRun(request));
     return Status::Invalid("freshbooks writes 'expense' and 'vendor', not '" + object_type + "'");
   }
@@ -660,7 +663,8 @@ class FreshBooksPlugin : public sdk::Plugin {
     return Interpret(*res, what);
   }
 
-  Result<json> WriteExpense(const json& object, const json& refs, const std::string& key, bool dry_run) {
+  Result<json> WriteExpense(const json& object, const json& refs, const std::string& key, bool dry_run,
+                            bool first_write) {
     MLC_ASSIGN_OR_RETURN(json body, ExpenseToVendor(object, refs, key));
     // FreshBooks holds one attachment per expense: the first receipt with bytes in the host's blob store.
     std::optional<std::pair<std::string, std::string>> receipt;  // blob id, file name
@@ -695,8 +699,10 @@ class FreshBooksPlugin : public sdk::Plugin {
       return out;
     }
     // The marker first: a repeated write returns the expense the first one created.
-    MLC_ASSIGN_OR_RETURN(std::optional<std::string> existing, FindExpenseByMarker(key));
-    if (existing) return json{{"target_id", *existing}};
+    if (!first_write) {
+      MLC_ASSIGN_OR_RETURN(std::optional<std::string> existing, FindExpenseByMarker(key));
+      if (existing) return json{{"target_id", *existing}};
+    }
 
     if (receipt) {
       MLC_ASSIGN_OR_RETURN(std::string account, AccountId());
