@@ -184,9 +184,9 @@ int RunServe(const GlobalOptions& opts, const ServeOptions& serve) {
       [&instances](const std::string& connection, const nlohmann::json& request, std::string_view body) {
         return instances.Verify(connection, request, body);
       },
-      [&processor](const std::string& connection, const std::vector<webhooks::RecordedEvent>&) {
-        // Committed already: a failure here leaves the events pending for the periodic pass.
-        (void)processor.ProcessPending(connection);
+      [&processor](const std::string&, const std::vector<webhooks::RecordedEvent>&) {
+        // Committed already; the hand-over thread takes it from here, so the 2xx does not wait for it.
+        processor.Kick();
       });
   const webhooks::WebhookRetention retention{
       .seen = std::chrono::milliseconds(serve.seen_retention_days * kDayMs),
@@ -252,6 +252,7 @@ int RunServe(const GlobalOptions& opts, const ServeOptions& serve) {
     return kExitConfig;
   }
   engine_running = true;
+  processor.Start();
   if (auto n = processor.ProcessPending(); !n.ok()) {
     Log().warn("webhooks: unprocessed events remain after start-up: {}", n.status().message());
   } else if (*n > 0) {
@@ -270,6 +271,7 @@ int RunServe(const GlobalOptions& opts, const ServeOptions& serve) {
   Log().info("received signal {}; shutting down", received);
   ready = false;
   server.Stop(std::chrono::seconds(serve.shutdown_deadline_s));
+  processor.Stop();  // a last hand-over of what the final deliveries recorded
   engine_running = false;
   sync.Stop();  // finishes the job steps in flight; leases of anything cut short expire or are taken over
   instances.CloseAll();

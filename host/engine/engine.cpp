@@ -383,7 +383,7 @@ Status Engine::AddPipeline(const PipelineSpec& spec) {
   MLC_ASSIGN_OR_RETURN(int64_t overlap_pages, setting("overlap_pages", options_.overlap_pages, 0, 100));
   MLC_ASSIGN_OR_RETURN(int64_t overlap_s, setting("overlap_s", options_.overlap.count(), 0, 30 * 86400));
   MLC_ASSIGN_OR_RETURN(int64_t lease_s, setting("lease_s", options_.lease.count() / 1000, 1, 86400));
-  MLC_ASSIGN_OR_RETURN(int64_t ack_batch, setting("ack_batch", 1, 1, 1000));
+  MLC_ASSIGN_OR_RETURN(int64_t ack_batch, setting("ack_batch", 50, 1, 1000));
   MLC_ASSIGN_OR_RETURN(int64_t ack_delay_ms, setting("ack_delay_ms", 200, 0, 60000));
   // A queued ack must be sent well inside the lease, or another worker could take the job meanwhile.
   if (ack_delay_ms * 4 > lease_s * 1000) ack_delay_ms = lease_s * 1000 / 4;
@@ -422,8 +422,9 @@ Status Engine::AddPipeline(const PipelineSpec& spec) {
       return Status::Invalid(where + ": source " + spec.source + " declares no stream" +
                              (wanted.empty() ? "" : " '" + wanted + "'") + " of " + object);
     }
-    p->streams.push_back(
-        Stream{object, found->value("name", std::string()), found->value("cursor", "opaque")});
+    const json overlap = found->value("overlap", json(true));
+    p->streams.push_back(Stream{object, found->value("name", std::string()), found->value("cursor", "opaque"),
+                                !overlap.is_boolean() || overlap.get<bool>()});
     std::string idempotency;
     for (const json& w : writes) {
       if (w.is_object() && w.value("object", std::string()) == object)
@@ -557,6 +558,7 @@ Status Engine::StoreRecords(PipelineState& p, const Stream& stream, const json& 
 
 Result<json> Engine::StartCursor(const PipelineState& p, const Stream& stream, const CursorState& cs) const {
   if (stream.cursor_kind == "none") return json();
+  if (!stream.overlap) return cs.cursor;  // the plugin's cursor re-reads what it must itself
   if (stream.cursor_kind == "updated_since" && cs.cursor.is_string()) {
     // A timestamp: step back by the overlap so late-indexed changes are read again.
     auto at = ParseInstant(cs.cursor.get<std::string>());
@@ -640,7 +642,7 @@ Result<PollResult> Engine::Poll(std::string_view name, const PollOptions& option
         CursorState next_cs = cs;
         if (save) {
           next_cs.cursor = next;
-          if (cursor.is_string() && p->settings.overlap_pages > 0) {
+          if (cursor.is_string() && p->settings.overlap_pages > 0 && stream.overlap) {
             next_cs.history.push_back(cursor);
             while (static_cast<int>(next_cs.history.size()) > p->settings.overlap_pages) {
               next_cs.history.erase(next_cs.history.begin());

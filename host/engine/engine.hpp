@@ -205,6 +205,7 @@ class Engine {
     std::string object_type;
     std::string name;
     std::string cursor_kind;  // opaque | updated_since | page | none
+    bool overlap = true;      // manifest streams[].overlap: false when the cursor needs no re-read window
   };
   struct Settings {
     int workers;

@@ -37,10 +37,9 @@ RateLimiter::RateLimiter(RateLimitConfig config, Clock* clock, Sleeper* sleeper)
     : config_(std::move(config)), clock_(clock), sleeper_(sleeper) {
   for (const RateWindow& w : config_.windows) {
     if (w.max_requests < 1 || w.window <= Duration::zero()) continue;
-    WindowState state{w.window, {}};
+    WindowState state{w.window, {}, 0};
     // Every token starts usable (an idle connection may send N at once, exactly what the server allows).
-    std::vector<SteadyTime> ready(static_cast<size_t>(w.max_requests), SteadyTime::min());
-    state.ready_at = decltype(state.ready_at)(std::greater<>(), std::move(ready));
+    state.unused = w.max_requests;
     windows_.push_back(std::move(state));
   }
 }
@@ -52,7 +51,8 @@ bool RateLimiter::TryTakeLocked(SteadyTime now, Duration* wait) {
   }
   SteadyTime ready = paused_until_;
   for (const WindowState& w : windows_) {
-    if (w.ready_at.empty()) {  // all N tokens belong to requests still in flight
+    if (w.unused > 0) continue;  // a never-used token is ready now
+    if (w.ready_at.empty()) {    // all N tokens belong to requests still in flight
       *wait = Duration::max();
       return false;
     }
@@ -62,7 +62,13 @@ bool RateLimiter::TryTakeLocked(SteadyTime now, Duration* wait) {
     *wait = ready - now;
     return false;
   }
-  for (WindowState& w : windows_) w.ready_at.pop();
+  for (WindowState& w : windows_) {
+    if (w.unused > 0) {
+      --w.unused;
+    } else {
+      w.ready_at.pop();
+    }
+  }
   ++in_flight_;
   return true;
 }

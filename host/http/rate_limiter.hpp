@@ -104,8 +104,11 @@ class RateLimiter {
  private:
   struct WindowState {
     Duration length;
-    // When each token not in flight becomes usable again (min-heap). Size = N - (tokens in flight).
+    // When each used token not in flight is usable again (its request's end + length; a min-heap).
+    // Tokens never used are only counted, so memory follows the requests actually made, not N: a
+    // 10,000,000-per-minute window costs nothing until it is used. unused + heap = N - tokens in flight.
     std::priority_queue<SteadyTime, std::vector<SteadyTime>, std::greater<>> ready_at;
+    int64_t unused = 0;
   };
 
   // With mu_ held: takes the tokens if everything allows it now, else sets *wait as in TryAcquire.

@@ -101,6 +101,49 @@ Result<int64_t> WebhookEventProcessor::ProcessConnection(const std::string& conn
   }
 }
 
+void WebhookEventProcessor::Start() {
+  std::lock_guard lock(kick_mu_);
+  if (pump_.joinable()) return;
+  stopping_ = false;
+  pump_ = std::thread([this] {
+    std::unique_lock lock(kick_mu_);
+    for (;;) {
+      kicked_.wait(lock, [this] { return pending_kick_ || stopping_; });
+      const bool last = stopping_;
+      pending_kick_ = false;
+      lock.unlock();
+      if (auto n = ProcessPending(); !n.ok()) {
+        Log().warn("webhooks: hand-over to the engine failed, events stay pending: {}",
+                   redact::RedactText(n.status().message()));
+      }
+      lock.lock();
+      if (last) return;
+    }
+  });
+}
+
+void WebhookEventProcessor::Kick() {
+  {
+    std::lock_guard lock(kick_mu_);
+    pending_kick_ = true;
+  }
+  kicked_.notify_one();
+}
+
+void WebhookEventProcessor::Stop() {
+  std::thread pump;
+  {
+    std::lock_guard lock(kick_mu_);
+    if (!pump_.joinable()) return;
+    stopping_ = true;
+    pump = std::move(pump_);
+  }
+  kicked_.notify_one();
+  pump.join();
+}
+
+WebhookEventProcessor::~WebhookEventProcessor() { Stop(); }
+
 Result<int64_t> WebhookEventProcessor::PendingCount() {
   MLC_ASSIGN_OR_RETURN(auto row,
                        store_->QueryOne("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL"));

@@ -5,8 +5,9 @@
 //   WebhookEventProcessor processor(store, [&](const std::string& conn, const nlohmann::json& events) {
 //     return sync.OnWebhookEvents(conn, events).status();
 //   });
+//   processor.Start();                          // the hand-over thread
 //   sink = StoreWebhookSink(store, verify, [&](const std::string& conn, const auto&) {
-//     (void)processor.ProcessPending(conn);     // after the commit, before the vendor's 2xx
+//     processor.Kick();                         // after the commit; the 2xx does not wait for the engine
 //   });
 //   processor.ProcessPending();                 // at start-up: events a crash left unprocessed
 //   processor.Prune({.seen = 7 days, .processed_events = 30 days});
@@ -20,11 +21,13 @@
 #define MLC_HOST_WEBHOOKS_EVENTS_HPP_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -74,6 +77,15 @@ class WebhookEventProcessor {
   // received before now - retention.processed_events.
   Result<PruneResult> Prune(const WebhookRetention& retention);
 
+  // Hand-over off the request path: Start() runs a thread that calls ProcessPending whenever Kick() was
+  // called since its last pass, so the vendor's 2xx waits only for the commit, and a burst of deliveries
+  // is handed over in a few batches instead of one pass each. Stop() makes a last pass and joins; the
+  // destructor stops too. Failures are logged and left for the next kick or the periodic pass.
+  void Start();
+  void Kick();
+  void Stop();
+  ~WebhookEventProcessor();
+
  private:
   int64_t Now() const;
   Result<int64_t> ProcessConnection(const std::string& connection);
@@ -82,6 +94,12 @@ class WebhookEventProcessor {
   WebhookEventHandler handler_;
   std::function<int64_t()> now_ms_;
   std::mutex mu_;  // one ProcessPending at a time
+
+  std::mutex kick_mu_;
+  std::condition_variable kicked_;
+  bool pending_kick_ = false;  // guarded by kick_mu_
+  bool stopping_ = false;      // guarded by kick_mu_
+  std::thread pump_;
 };
 
 }  // namespace mlc::webhooks

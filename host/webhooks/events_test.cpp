@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/store.hpp"
@@ -159,6 +162,30 @@ TEST_F(EventsTest, ManyEventsGoInBatches) {
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1200);
   EXPECT_EQ(sizes, (std::vector<size_t>{500, 500, 200}));
+}
+
+TEST_F(EventsTest, KicksAreHandedOverOnTheBackgroundThreadAndStopMakesALastPass) {
+  std::mutex mu;
+  std::set<std::string> handed;
+  std::set<std::thread::id> threads;
+  WebhookEventProcessor p(store_.get(), [&](const std::string&, const json& events) {
+    std::lock_guard lock(mu);
+    threads.insert(std::this_thread::get_id());
+    for (const auto& e : events) handed.insert(e["id"].get<std::string>());
+    return Status::Ok();
+  });
+  p.Start();
+  for (int i = 0; i < 40; ++i) {
+    AddEvent("a", "k" + std::to_string(i), 0, now_);
+    p.Kick();
+  }
+  AddEvent("a", "last", 0, now_);  // recorded without a kick: Stop's last pass hands it over
+  p.Stop();
+  EXPECT_EQ(handed.size(), 41u);
+  EXPECT_EQ(threads.size(), 1u);
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);  // never on the caller's thread
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL"), 0);
+  p.Stop();  // idempotent
 }
 
 TEST_F(EventsTest, PruneKeepsRecentAndUnprocessedRows) {

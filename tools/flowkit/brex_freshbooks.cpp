@@ -52,6 +52,10 @@ Status WriteFile(const std::string& path, const std::string& content, mode_t mod
 
 }  // namespace
 
+// A per-minute rate as a per-second window: the same long-run rate, and the host's limiter keeps one entry
+// per request a window allows, so 10,000,000 a minute would cost it 80 MB.
+static int PerSecond(int per_minute) { return std::max(1, per_minute / 60); }
+
 std::string MarkerOf(const json& expense) {
   static constexpr std::string_view kPrefix = "mlc:";  // the freshbooks plugin's marker line
   const std::string notes = expense.is_object() ? expense.value("notes", std::string()) : std::string();
@@ -117,7 +121,7 @@ Result<std::unique_ptr<BrexFreshbooksFlow>> BrexFreshbooksFlow::Create(const Pat
 
   json brex_options = options.brex_options;
   if (options.rate_per_minute > 0) {
-    brex_options["rate_limit"] = {{"limit", options.rate_per_minute}, {"window_s", 60}};
+    brex_options["rate_limit"] = {{"limit", PerSecond(options.rate_per_minute)}, {"window_s", 1}};
   }
   EmulatorSpec brex{.vendor = "brex",
                     .seed = options.seed,
@@ -128,7 +132,7 @@ Result<std::unique_ptr<BrexFreshbooksFlow>> BrexFreshbooksFlow::Create(const Pat
   MLC_ASSIGN_OR_RETURN(flow->brex_, EmulatorProcess::Start(paths.sandbox, brex));
   json fb_options = options.freshbooks_options;
   if (options.rate_per_minute > 0)
-    fb_options["rate_limit"] = {{"limit", options.rate_per_minute}, {"window_s", 60}};
+    fb_options["rate_limit"] = {{"limit", PerSecond(options.rate_per_minute)}, {"window_s", 1}};
   EmulatorSpec fb{.vendor = "freshbooks",
                   .seed = options.seed,
                   .options = fb_options,
@@ -191,7 +195,7 @@ Status BrexFreshbooksFlow::WriteConfig(int listen_port) {
     << "settings = { base_url = " << Q(brex_->base_url()) << " }\n"
     << "secrets = { token = \"vault\"" << (options_.webhooks ? ", webhook_secret = \"vault\"" : "") << " }\n";
   if (options_.rate_per_minute > 0) {
-    t << "rate_limits = [{ requests = " << options_.rate_per_minute << ", per_seconds = 60 }]\n";
+    t << "rate_limits = [{ requests = " << PerSecond(options_.rate_per_minute) << ", per_seconds = 1 }]\n";
   }
   if (options_.connection_concurrency > 0) t << "concurrency = " << options_.connection_concurrency << "\n";
   t << "\n"
@@ -201,7 +205,7 @@ Status BrexFreshbooksFlow::WriteConfig(int listen_port) {
     << ", auth_url = " << Q(freshbooks_->base_url()) << " }\n"
     << "secrets = { client_id = \"vault\", client_secret = \"vault\", refresh_token = \"vault\" }\n";
   if (options_.rate_per_minute > 0) {
-    t << "rate_limits = [{ requests = " << options_.rate_per_minute << ", per_seconds = 60 }]\n";
+    t << "rate_limits = [{ requests = " << PerSecond(options_.rate_per_minute) << ", per_seconds = 1 }]\n";
   }
   if (options_.connection_concurrency > 0) t << "concurrency = " << options_.connection_concurrency << "\n";
   t << "\n" << PipelineToml(options_.schedule, options_.workers, options_.pipeline_options);

@@ -42,9 +42,9 @@ struct FlowOptions {
   int workers = 4;       // job workers of the pipeline
   nlohmann::json pipeline_options = nlohmann::json::object();  // merged into [pipelines.X.options]
   std::string log_level = "info";
-  // > 0: requests per minute for BOTH vendors, set in the emulators and as the connections' rate limits
-  // (tests and benchmarks that move many records; default: the documented Brex 1,000/min and FreshBooks
-  // 600/min).
+  // > 0: requests per minute for BOTH vendors, set in the emulators and as the connections' rate limits,
+  // as a one-second window of rate/60 (tests and benchmarks that move many records; default: the
+  // documented Brex 1,000/min and FreshBooks 600/min).
   int rate_per_minute = 0;
   // > 0: plugin calls in flight per connection (`concurrency` of both connections; default: the host's 4).
   int connection_concurrency = 0;

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <random>
 
@@ -50,8 +52,10 @@ Result<std::unique_ptr<EmulatorProcess>> EmulatorProcess::Start(const std::strin
   std::unique_ptr<EmulatorProcess> e(new EmulatorProcess());
   e->child_ = std::make_unique<testing::ChildProcess>(argv, options);
   if (!e->child_->started()) return Status::Error("cannot start " + sandbox_binary);
-  // The announcement is the first stdout line; a human line follows it.
-  if (!e->child_->WaitForOutput("\n", std::chrono::seconds(30))) {
+  // The announcement is the first stdout line; a human line follows it. Seeding takes longer with more
+  // records (about half a second per thousand on the build machine).
+  const auto announce_within = std::chrono::seconds(30 + std::max(0, spec.records) / 1000);
+  if (!e->child_->WaitForOutput("\n", announce_within)) {
     return Status::Error(spec.vendor + " emulator did not announce itself: " + e->child_->out() +
                          e->child_->err());
   }

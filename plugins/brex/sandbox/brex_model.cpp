@@ -402,18 +402,42 @@ const User* BrexData::FindUser(const std::string& id) const {
   return nullptr;
 }
 
-Expense* BrexData::FindExpense(const std::string& id) {
-  for (auto& e : expenses) {
-    if (e.id == id) return &e;
+namespace {
+
+// The element with `id`, through `index` (id -> position). Appended items are indexed on the next miss; a
+// miss after that scans, and a scan that finds the item (the vector changed in place) rebuilds the index,
+// so any change to `items` is safe and appends stay O(1).
+template <typename T, typename Index>
+T* FindIndexed(std::vector<T>& items, Index& index, const std::string& id) {
+  auto hit = [&]() -> T* {
+    auto it = index.position.find(id);
+    if (it != index.position.end() && it->second < items.size() && items[it->second].id == id)
+      return &items[it->second];
+    return nullptr;
+  };
+  if (T* found = hit()) return found;
+  if (index.upto > items.size()) {  // shrunk: start over
+    index.position.clear();
+    index.upto = 0;
+  }
+  for (; index.upto < items.size(); ++index.upto) index.position[items[index.upto].id] = index.upto;
+  if (T* found = hit()) return found;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].id != id) continue;
+    index.position.clear();
+    for (index.upto = 0; index.upto < items.size(); ++index.upto)
+      index.position[items[index.upto].id] = index.upto;
+    return &items[i];
   }
   return nullptr;
 }
 
+}  // namespace
+
+Expense* BrexData::FindExpense(const std::string& id) { return FindIndexed(expenses, expense_index_, id); }
+
 AccountingRecord* BrexData::FindRecord(const std::string& id) {
-  for (auto& r : records) {
-    if (r.id == id) return &r;
-  }
-  return nullptr;
+  return FindIndexed(records, record_index_, id);
 }
 
 Vendor* BrexData::FindVendor(const std::string& id) {
@@ -424,10 +448,7 @@ Vendor* BrexData::FindVendor(const std::string& id) {
 }
 
 const Receipt* BrexData::FindReceipt(const std::string& id) const {
-  for (const auto& r : receipts) {
-    if (r.id == id) return &r;
-  }
-  return nullptr;
+  return FindIndexed(const_cast<std::vector<Receipt>&>(receipts), receipt_index_, id);
 }
 
 int BrexData::DepartmentValueFor(const std::string& department_id) const {

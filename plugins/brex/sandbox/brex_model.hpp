@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -143,12 +144,24 @@ struct BrexData {
   std::vector<WebhookSecret> secrets;
   std::vector<Integration> integrations;
 
+  // Lookups by id go through lazily rebuilt id -> position indexes (a backfill of 100,000 records asks
+  // for each one several times); a stale or missing entry falls back to a scan and a rebuild, so the
+  // vectors may change freely. Callers hold the emulator's lock, which guards the indexes too.
   const User* FindUser(const std::string& id) const;
   Expense* FindExpense(const std::string& id);
   AccountingRecord* FindRecord(const std::string& id);
   Vendor* FindVendor(const std::string& id);
   const Receipt* FindReceipt(const std::string& id) const;
   int DepartmentValueFor(const std::string& department_id) const;
+
+ private:
+  struct IdIndex {
+    std::unordered_map<std::string, size_t> position;
+    size_t upto = 0;  // items[0, upto) are indexed
+  };
+  mutable IdIndex expense_index_, record_index_, receipt_index_;
+
+ public:
   // GL value for a merchant's spend kind (a known account).
   int GlFor(SpendKind kind) const;
   std::vector<std::string> SigningSecrets() const;  // ACTIVE and PENDING_REVOKE

@@ -67,8 +67,8 @@ MLC_PLUGIN_MANIFEST(R"json({
   "rate_limits": [{"requests": 1000, "per_seconds": 60}],
   "limit_headers": {"retry_after": "Retry-After"},
   "streams": [
-    {"name": "expenses", "object": "expense", "cursor": "opaque", "incremental": true,
-     "description": "Card and reimbursement accounting records in READY_FOR_EXPORT (GET /v3/accounting/records), polled by updated_at."},
+    {"name": "expenses", "object": "expense", "cursor": "opaque", "incremental": true, "overlap": false,
+     "description": "Card and reimbursement accounting records in READY_FOR_EXPORT (GET /v3/accounting/records), polled by updated_at; a pass resumes from its own start, so no host overlap."},
     {"name": "vendors", "object": "vendor", "cursor": "opaque", "incremental": false,
      "description": "Payments API vendors (GET /v1/vendors); every poll reads them all."}
   ],

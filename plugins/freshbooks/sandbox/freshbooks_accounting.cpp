@@ -217,6 +217,7 @@ void FreshBooksEmulator::DefineResources() {
   expense.apply = [this](const nlohmann::json& in, const Record* ex, Record* out,
                          std::vector<FieldError>* e) { ApplyExpense(in, ex, out, e); };
   expense.render = [this](const Record& r, const Includes& inc) { return RenderExpense(r, inc); };
+  expense.after_write = [this](const Record&, const Record& after, bool) { IndexExpense(after); };
   expense.flat = [](const Record& r) {
     return nlohmann::json{{"id", r.id},
                           {"expenseid", r.id},
@@ -849,8 +850,7 @@ void FreshBooksEmulator::ApplyExpense(const nlohmann::json& in, const Record* ex
               a.is_object() ? nlohmann::json() : a);
     } else {
       const std::string jwt = a["jwt"].get<std::string>();
-      auto found = std::find_if(attachments_.begin(), attachments_.end(),
-                                [&](const auto& kv) { return kv.second.jwt == jwt; });
+      auto found = FindAttachmentByJwt(jwt);
       if (found == attachments_.end()) {
         f.Error(kErrUnknownResource, "attachment.jwt", "Attachment not found.", jwt);
       } else {
@@ -858,6 +858,35 @@ void FreshBooksEmulator::ApplyExpense(const nlohmann::json& in, const Record* ex
       }
     }
   }
+}
+
+namespace {
+
+std::string DuplicateKey(const Record& r) {
+  const nlohmann::json& d = r.data;
+  auto field = [&](const char* k) {
+    return d.is_object() && d.contains(k) ? d[k].dump() : std::string("null");
+  };
+  return field("date") + "|" + field("amount") + "|" + field("vendor");
+}
+
+}  // namespace
+
+void FreshBooksEmulator::IndexExpense(const Record& r) {
+  if (auto own = duplicate_key_of_.find(r.id); own != duplicate_key_of_.end()) {
+    if (--duplicate_keys_[own->second] <= 0) duplicate_keys_.erase(own->second);
+    duplicate_key_of_.erase(own);
+  }
+  if (r.vis_state == kDeleted) return;
+  const std::string key = DuplicateKey(r);
+  ++duplicate_keys_[key];
+  duplicate_key_of_[r.id] = key;
+}
+
+void FreshBooksEmulator::ReindexExpenses() {
+  duplicate_keys_.clear();
+  duplicate_key_of_.clear();
+  for (const auto& [id, r] : expenses_) IndexExpense(r);
 }
 
 nlohmann::json FreshBooksEmulator::RenderExpense(const Record& r, const Includes& inc) const {
@@ -875,15 +904,11 @@ nlohmann::json FreshBooksEmulator::RenderExpense(const Record& r, const Includes
   e["from_bulk_import"] = false;
   e["background_jobid"] = nullptr;
   // Flags a likely duplicate: another live expense with the same date, amount and vendor.
-  bool duplicate = false;
-  for (const auto& [id, other] : expenses_) {
-    if (id != r.id && other.vis_state != kDeleted && other.data["date"] == r.data["date"] &&
-        other.data["amount"] == r.data["amount"] && other.data["vendor"] == r.data["vendor"]) {
-      duplicate = true;
-      break;
-    }
-  }
-  e["isduplicate"] = duplicate;
+  const std::string key = DuplicateKey(r);
+  int64_t same = 0;
+  if (auto it = duplicate_keys_.find(key); it != duplicate_keys_.end()) same = it->second;
+  if (auto own = duplicate_key_of_.find(r.id); own != duplicate_key_of_.end() && own->second == key) --same;
+  e["isduplicate"] = same > 0;
   if (inc.count("attachment")) {
     e["attachment"] = nullptr;
     if (!attachmentid.is_null()) {
@@ -1063,8 +1088,7 @@ void FreshBooksEmulator::ApplyBill(const nlohmann::json& in, const Record* exist
       f.Error(kErrRequiredField, "attachment.jwt", "Field jwt is required.", nullptr);
     } else {
       const std::string jwt = a["jwt"].get<std::string>();
-      auto found = std::find_if(attachments_.begin(), attachments_.end(),
-                                [&](const auto& kv) { return kv.second.jwt == jwt; });
+      auto found = FindAttachmentByJwt(jwt);
       if (found == attachments_.end()) {
         f.Error(kErrUnknownResource, "attachment.jwt", "Attachment not found.", jwt);
       } else {

@@ -295,6 +295,7 @@ Result<nlohmann::json> FreshBooksEmulator::MakeChangesLocked(const std::string& 
       r.id = NextId(store_it->second);
       r.created = r.updated = Now();
       store[r.id] = r;
+      if (object == "expense") IndexExpense(r);
       EmitLocked(type, r.id);
       ids.push_back(r.id);
       continue;
@@ -323,6 +324,7 @@ Result<nlohmann::json> FreshBooksEmulator::MakeChangesLocked(const std::string& 
       r = out;
     }
     r.updated = Now();
+    if (object == "expense") IndexExpense(r);
     EmitLocked(type, r.id);
     ids.push_back(r.id);
   }

@@ -216,6 +216,26 @@ TEST_F(FreshBooksExpensesTest, UpdateChangesOnlyTheGivenFieldsAndTouchesUpdated)
   EXPECT_EQ(Result(Call("GET", Acct("expenses/expenses/" + id)))["expense"]["notes"], "after");
 }
 
+TEST_F(FreshBooksExpensesTest, IsDuplicateFollowsLiveExpensesWithTheSameDateAmountAndVendor) {
+  Start(0);
+  auto body = ValidExpense("first");
+  body["expense"]["vendor"] = "Same Vendor";
+  auto first = CreateExpense(body);
+  EXPECT_EQ(first["isduplicate"], false);
+  body["expense"]["notes"] = "second";
+  auto second = CreateExpense(body);
+  EXPECT_EQ(second["isduplicate"], true);
+  const std::string first_path = Acct("expenses/expenses/" + std::to_string(first["id"].get<int64_t>()));
+  EXPECT_EQ(Result(Call("GET", first_path))["expense"]["isduplicate"], true);
+  // Another vendor is not a duplicate; deleting the second leaves the first alone again.
+  auto other = body;
+  other["expense"]["vendor"] = "Other Vendor";
+  EXPECT_EQ(CreateExpense(other)["isduplicate"], false);
+  Result(CallJson("PUT", Acct("expenses/expenses/" + std::to_string(second["id"].get<int64_t>())),
+                  {{"expense", {{"vis_state", 1}}}}));
+  EXPECT_EQ(Result(Call("GET", first_path))["expense"]["isduplicate"], false);
+}
+
 TEST_F(FreshBooksExpensesTest, SoftDeleteViaVisStateHidesFromDefaultLists) {
   Start(100);
   auto e = CreateExpense(ValidExpense("to delete"));

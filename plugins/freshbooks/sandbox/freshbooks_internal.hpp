@@ -338,6 +338,13 @@ class FreshBooksEmulator final : public Emulator {
   SeededRng events_rng_;  // data for /_sandbox/events changes
   std::map<std::string, int64_t> next_ids_;
   std::map<int64_t, Record> expenses_;
+  // isduplicate without scanning every expense on each render: live expenses counted by "date|amount|
+  // vendor", and the key each one is counted under. Every write to expenses_ goes through IndexExpense
+  // (or ReindexExpenses after bulk changes). Guarded by mu_.
+  std::map<std::string, int64_t> duplicate_keys_;
+  std::map<int64_t, std::string> duplicate_key_of_;
+  void IndexExpense(const Record& r);
+  void ReindexExpenses();
   std::map<int64_t, Record> categories_;
   std::map<int64_t, Record> bills_;
   std::map<int64_t, Record> vendors_;
@@ -347,6 +354,9 @@ class FreshBooksEmulator final : public Emulator {
   std::vector<nlohmann::json> journal_entry_accounts_;
   std::vector<LedgerAccount> ledger_accounts_;
   std::map<int64_t, Attachment> attachments_;
+  std::map<std::string, int64_t> attachment_by_jwt_;  // jwt -> attachments_ key; written with attachments_
+  // The attachment a jwt names, or attachments_.end().
+  std::map<int64_t, Attachment>::const_iterator FindAttachmentByJwt(const std::string& jwt) const;
   std::map<int64_t, Callback> callbacks_;
   std::vector<ResourceDef> resources_;
   int64_t events_emitted_ = 0;

@@ -286,6 +286,7 @@ void FreshBooksEmulator::SeedLocked() {
   journal_entry_accounts_.clear();
   ledger_accounts_.clear();
   attachments_.clear();
+  attachment_by_jwt_.clear();
   callbacks_.clear();
   events_emitted_ = 0;
   // Ids look like FreshBooks' (expenses in the millions, categories around 2 million).
@@ -434,6 +435,7 @@ void FreshBooksEmulator::SeedLocked() {
     e.vis_state = u < 0.04 ? kDeleted : (u < 0.08 ? kArchived : kActive);
     expenses_[e.id] = e;
   }
+  ReindexExpenses();
 
   // Bills, some paid in full, some in part.
   for (int64_t day : sorted_days(records / 2)) {

@@ -66,6 +66,7 @@ Response FreshBooksEmulator::Upload(Request& req, bool image) {
   a.created = Now();
   a.jwt = MakeUploadJwt(a.original_filename, a.filename, a.bytes.size());
   attachments_[a.id] = a;
+  attachment_by_jwt_[a.jwt] = a.id;
   const nlohmann::json body = {{"filename", a.filename},
                                {"public_id", a.jwt},
                                {"jwt", a.jwt},
@@ -77,13 +78,18 @@ Response FreshBooksEmulator::Upload(Request& req, bool image) {
   return Response::Json(200, {{"attachment", body}});
 }
 
+std::map<int64_t, Attachment>::const_iterator FreshBooksEmulator::FindAttachmentByJwt(
+    const std::string& jwt) const {
+  auto id = attachment_by_jwt_.find(jwt);
+  return id == attachment_by_jwt_.end() ? attachments_.end() : attachments_.find(id->second);
+}
+
 Response FreshBooksEmulator::Download(Request& req, bool image) {
   const std::string jwt = req.Param("jwt");
   std::lock_guard lock(mu_);
-  auto it = std::find_if(attachments_.begin(), attachments_.end(),
-                         [&](const auto& kv) { return kv.second.jwt == jwt && kv.second.image == image; });
+  auto it = FindAttachmentByJwt(jwt);
   // FB-PY tests: {"error": "File not found"} with 404.
-  if (it == attachments_.end()) return UploadsError(404, "File not found");
+  if (it == attachments_.end() || it->second.image != image) return UploadsError(404, "File not found");
   return Response::Raw(200, it->second.media_type, it->second.bytes);
 }
 
