@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/, clang++-14, ASan + UBSan) in build/fuzz and runs each for a fixed time
+# Builds the libFuzzer targets (fuzz/ and plugins/*/fuzz/, clang++-14, ASan + UBSan) in build/fuzz and runs each for a fixed time
 # on a scratch copy of its seed corpus. See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     # default 60 s each, every target
@@ -10,7 +10,14 @@
 # folder in $MLC_FUZZ_BUILD_DIR (absolute).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-all_targets=(money json brex_webhook brex_record freshbooks_webhook freshbooks_read webhook_out config)
+# Every <name>_fuzz.cpp in fuzz/ and in a vendor's plugins/<vendor>/fuzz/ is a target; its seeds and past
+# findings sit beside it in corpus/<name>/ and regressions/<name>/.
+declare -A target_dir=()
+while IFS= read -r src; do
+  name=$(basename "$src" _fuzz.cpp)
+  target_dir[$name]=$(dirname "$src")
+done < <(find "$root/fuzz" "$root"/plugins/*/fuzz -maxdepth 1 -name '*_fuzz.cpp' 2>/dev/null | sort)
+mapfile -t all_targets < <(printf '%s\n' "${!target_dir[@]}" | sort)
 
 seconds=60
 if [[ $# -gt 0 && "$1" =~ ^[0-9]+$ ]]; then
@@ -20,7 +27,7 @@ fi
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then targets=("${all_targets[@]}"); fi
 for t in "${targets[@]}"; do
-  if [[ ! -f "$root/fuzz/${t}_fuzz.cpp" ]]; then
+  if [[ -z "${target_dir[$t]:-}" ]]; then
     echo "unknown fuzz target '$t' (known: ${all_targets[*]})" >&2
     exit 2
   fi
@@ -41,8 +48,8 @@ for t in "${targets[@]}"; do
   corpus="$scratch/$t"
   findings="$build/findings/$t"
   mkdir -p "$corpus" "$findings"
-  cp -r "$root/fuzz/corpus/$t/." "$corpus/"
-  if [[ -d "$root/fuzz/regressions/$t" ]]; then cp -r "$root/fuzz/regressions/$t/." "$corpus/"; fi
+  cp -r "${target_dir[$t]}/corpus/$t/." "$corpus/"
+  if [[ -d "${target_dir[$t]}/regressions/$t" ]]; then cp -r "${target_dir[$t]}/regressions/$t/." "$corpus/"; fi
   log="$build/findings/$t.log"
   set +e
   # shellcheck disable=SC2086  # MLC_FUZZ_FLAGS is a list of flags

@@ -63,9 +63,11 @@ std::map<std::string, nlohmann::json> InspectPlugins(const std::vector<std::stri
         refuse(manifest.status().message());
         continue;
       }
-      if (Status s = loader::ValidateManifest(*manifest, schema_path); !s.ok()) {
-        refuse(s.message());
+      if (auto vetted = loader::VetManifest(*manifest, schema_path); !vetted.ok()) {
+        refuse(vetted.status().message());
         continue;
+      } else {
+        *manifest = std::move(vetted->manifest);
       }
       Result<std::pair<uint32_t, uint32_t>> abi = loader::ManifestAbi(*manifest);
       if (!abi.ok()) {

@@ -138,10 +138,16 @@ int RunInspect(const PluginsOptions& o) {
   // Manifest problems are reported, but the manifest is still shown: that is what one inspects it for.
   const std::string schema_path = loader::DefaultManifestSchemaPath();
   std::string problem;
+  std::vector<std::string> ignored;
   bool checked = std::filesystem::exists(schema_path);
   if (checked) {
-    Status s = loader::ValidateManifest(*manifest, schema_path);
-    if (!s.ok()) problem = s.message();
+    auto vetted = loader::VetManifest(*manifest, schema_path);
+    if (!vetted.ok()) problem = vetted.status().message();
+    if (vetted.ok()) ignored = vetted->ignored_members;
+    for (const std::string& member : ignored) {
+      std::cerr << "mlc: warning: manifest member " << member
+                << " is from a later ABI minor than this host's; ignored\n";
+    }
   } else {
     std::cerr << "mlc: warning: manifest schema not found at " << schema_path
               << " (set MLC_SCHEMA_DIR); manifest not validated\n";
@@ -151,6 +157,7 @@ int RunInspect(const PluginsOptions& o) {
     nlohmann::json doc = {{"path", o.file}, {"manifest", *manifest}};
     doc["schema_valid"] = checked ? nlohmann::json(problem.empty()) : nlohmann::json(nullptr);
     if (!problem.empty()) doc["schema_error"] = problem;
+    if (!ignored.empty()) doc["ignored_members"] = ignored;
     std::cout << doc.dump(2) << "\n";
   } else {
     const nlohmann::json& m = *manifest;

@@ -469,8 +469,8 @@ class ErrorSink {
   // A sink for a nested evaluation whose errors are only consulted (anyOf branches, not, if).
   ErrorSink Nested(std::vector<ValidationError>* out, size_t max) const { return {out, max, budget_}; }
   bool full() const { return out_->size() >= max_ || budget_->aborted; }
-  void Add(const std::string& path, std::string message) {
-    if (!full()) out_->push_back({path, std::move(message)});
+  void Add(const std::string& path, std::string message, std::string unknown_property = {}) {
+    if (!full()) out_->push_back({path, std::move(message), std::move(unknown_property)});
   }
   EvalBudget& budget() const { return *budget_; }
 
@@ -857,14 +857,18 @@ struct Validator::Impl {
     if (budget.aborted) return false;
     if (depth > kMaxEvalDepth) {
       budget.aborted = true;
-      budget.reason = {path, "nested too deeply to validate (schema evaluation deeper than " +
-                                 std::to_string(kMaxEvalDepth) + " levels)"};
+      budget.reason = {path,
+                       "nested too deeply to validate (schema evaluation deeper than " +
+                           std::to_string(kMaxEvalDepth) + " levels)",
+                       {}};
       return false;
     }
     if (++budget.steps > kMaxEvalSteps) {
       budget.aborted = true;
-      budget.reason = {path, "schema too complex to evaluate (more than " + std::to_string(kMaxEvalSteps) +
-                                 " subschema checks)"};
+      budget.reason = {
+          path,
+          "schema too complex to evaluate (more than " + std::to_string(kMaxEvalSteps) + " subschema checks)",
+          {}};
       return false;
     }
     bool valid = true;
@@ -1091,7 +1095,7 @@ struct Validator::Impl {
         if (n.additional_properties->boolean_schema == 0) {
           // A plainer message than "is not allowed here" for the common closed-object case.
           path.resize(base);
-          sink.Add(path, "unknown property '" + name + "'");
+          sink.Add(path, "unknown property '" + name + "'", name);
           valid = false;
         } else {
           valid = Eval(*n.additional_properties, value, path, depth + 1, sink) && valid;
@@ -1220,12 +1224,12 @@ void Validator::AddReferencedSchema(const nlohmann::json& schema) {
 std::vector<ValidationError> Validator::Validate(const nlohmann::json& document, size_t max_errors) const {
   std::vector<ValidationError> errors;
   if (!impl_) {
-    errors.push_back({"", "validator has been moved from"});
+    errors.push_back({"", "validator has been moved from", {}});
     return errors;
   }
   // Fail closed: a schema that did not compile cannot vouch for any document.
   if (!status_.ok()) {
-    errors.push_back({"", "cannot validate: " + status_.message()});
+    errors.push_back({"", "cannot validate: " + status_.message(), {}});
     return errors;
   }
   try {
@@ -1239,10 +1243,11 @@ std::vector<ValidationError> Validator::Validate(const nlohmann::json& document,
       errors.insert(errors.begin(), budget.reason);
       if (errors.size() > std::max<size_t>(max_errors, 1)) errors.resize(std::max<size_t>(max_errors, 1));
     } else if (!valid && errors.empty()) {
-      errors.push_back({"", "does not match the schema"});  // defensive: every failure path adds a message
+      errors.push_back(
+          {"", "does not match the schema", {}});  // defensive: every failure path adds a message
     }
   } catch (const std::exception& e) {
-    errors.push_back({"", std::string("validation failed unexpectedly: ") + e.what()});
+    errors.push_back({"", std::string("validation failed unexpectedly: ") + e.what(), {}});
   }
   return errors;
 }

@@ -53,6 +53,10 @@ namespace mlc::jsonschema {
 struct ValidationError {
   std::string instance_path;  // JSON Pointer into the document ("" for the root)
   std::string message;        // what is wrong, in plain words
+  // Set only when the error is a member that a closed object ("additionalProperties": false) does not
+  // declare: the member's name (instance_path is then the object's path). Lets a reader that knows the
+  // document comes from a newer version drop such members instead of refusing the whole document.
+  std::string unknown_property;
   std::string ToString() const { return (instance_path.empty() ? "/" : instance_path) + ": " + message; }
 };
 

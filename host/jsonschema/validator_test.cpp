@@ -501,7 +501,8 @@ TEST_F(ManifestSchemaTest, RejectsOtherMistakes) {
       {"/roles/0", "sink", "/roles/0: must be one of: source, target"},
       {"/streams/0/cursor", "offset", "/streams/0/cursor: must be one of: opaque, updated_since, page, none"},
       {"/writes/0/idempotency", "maybe", "/writes/0/idempotency: must be one of: native, marker, none"},
-      {"/webhook/scheme", "svix", "/webhook/scheme: must be one of"},
+      // An open set since ABI 1.2 (a vendor names its own scheme), but still a lower-case identifier.
+      {"/webhook/scheme", "Svix Signature", "/webhook/scheme: must match the pattern"},
       {"/limit_headers/reset_kind", "minutes", "/limit_headers/reset_kind: must be one of"},
       {"/settings_schema", "not a schema", "/settings_schema: expected object, got string"},
       {"/concurrency", 0, "/concurrency: must be >= 1"},

@@ -315,7 +315,7 @@ TEST_F(InstanceTest, HostContextsWithoutSecretPutRefuseIt) {
   EXPECT_EQ(err.find("whsec-default-value"), std::string::npos);
 }
 
-// A plugin of the older minor 1.0 gets the same (1.1) host table and works as before.
+// A plugin of the older minor 1.0 gets this host's (newer) table and works as before.
 TEST_F(InstanceTest, OlderMinorPluginRunsAgainstThisHost) {
   InMemoryHostContext host;
   host.SetSecret("api_token", "s3cr3t-value");
@@ -329,6 +329,27 @@ TEST_F(InstanceTest, OlderMinorPluginRunsAgainstThisHost) {
   auto secret = (*inst)->Read({{"probe", "secret"}, {"name", "api_token"}});
   ASSERT_TRUE(secret.ok());
   EXPECT_EQ((*secret)["status"], MLC_OK);
+}
+
+// A C plugin built against the frozen 1.1 header runs against this host: it sees the host's (newer)
+// version, finds the 1.1 service secret_put by MLC_TABLE_HAS, and its secret round-trips.
+TEST_F(InstanceTest, Frozen11PluginRunsAgainstThisHost) {
+  InMemoryHostContext host;
+  auto plugin = Load("frozen_1_1.so", "fixture_frozen_1_1");
+  ASSERT_NE(plugin, nullptr);
+  auto inst = PluginInstance::Open(plugin, &host, json::object());
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  auto check = (*inst)->Check();
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_EQ((*check)["account"]["host_abi"], MLC_ABI_VERSION);
+  auto page = (*inst)->Read({{"stream", "vendors"}});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ((*page)["secret_put"], MLC_OK);
+  EXPECT_EQ((*page)["read_back"], true);
+  EXPECT_EQ(host.Secret("webhook_verifier"), "frozen-learned-value");
+  EXPECT_EQ((*page)["records"], json::array());
+  auto write = (*inst)->Write({{"object_type", "vendor"}, {"object", json::object()}});
+  EXPECT_FALSE(write.ok());
 }
 
 // The trampoline against the real host context: values sealed in the vault, the config's rules enforced.

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <system_error>
 
+#include <boost/dll/shared_library.hpp>
+
 #include "core/log.hpp"
 #include "jsonschema/validator.hpp"
 #include "loader/manifest_reader.hpp"
@@ -19,6 +21,13 @@
 #endif
 
 namespace mlc::loader {
+
+struct LoadedLibrary::Impl {
+  boost::dll::shared_library library;
+};
+
+LoadedLibrary::LoadedLibrary() : impl_(std::make_shared<Impl>()) {}
+bool LoadedLibrary::is_loaded() const { return impl_->library.is_loaded(); }
 
 namespace {
 
@@ -96,6 +105,45 @@ Result<const mlc_plugin_api*> LoadTable(const std::string& path, boost::dll::sha
     return Status::Invalid(std::string("required function '") + missing + "' is NULL in the plugin table");
   }
   return api;
+}
+
+// The schema check as a host applies it. A manifest that declares a newer minor of this major may carry
+// members added after this host was built (docs/abi.md, "Versioning"): those are dropped, named in the
+// result and logged, and what is left must pass. Any other schema error refuses the plugin, and so does
+// an unknown member in a manifest of this host's minor or older: this host knows every member of those,
+// so the member is a mistake (a typo would otherwise silently lose a setting).
+Result<VettedManifest> VetManifestWith(const jsonschema::Validator& validator, nlohmann::json manifest) {
+  VettedManifest vetted;
+  auto abi = ManifestAbi(manifest);
+  const bool newer_minor =
+      abi.ok() && abi->first == MLC_ABI_VERSION_MAJOR && abi->second > MLC_ABI_VERSION_MINOR;
+  std::vector<jsonschema::ValidationError> errors = validator.Validate(manifest, 200);
+  const bool only_unknown_members =
+      !errors.empty() && std::all_of(errors.begin(), errors.end(), [](const jsonschema::ValidationError& e) {
+        return !e.unknown_property.empty();
+      });
+  if (newer_minor && only_unknown_members) {
+    for (const auto& e : errors) {
+      const nlohmann::json::json_pointer parent(e.instance_path);
+      if (!manifest.contains(parent) || !manifest[parent].is_object()) continue;
+      manifest[parent].erase(e.unknown_property);
+      vetted.ignored_members.push_back(e.instance_path + "/" + e.unknown_property);
+    }
+    errors = validator.Validate(manifest, 6);
+  }
+  if (!errors.empty()) {
+    std::string msg;
+    for (size_t i = 0; i < errors.size() && i < 5; ++i) msg += (i > 0 ? "; " : "") + errors[i].ToString();
+    if (errors.size() > 5) msg += "; and more";
+    if (only_unknown_members && !newer_minor && abi.ok()) {
+      msg += " (the manifest declares ABI " + std::to_string(abi->first) + "." + std::to_string(abi->second) +
+             ", whose members this host knows; a member from a later minor needs a later \"abi\")";
+    }
+    return Status::Invalid("manifest fails the schema: " + msg);
+  }
+  MLC_RETURN_IF_ERROR(CheckManifestConsistency(manifest));
+  vetted.manifest = std::move(manifest);
+  return vetted;
 }
 
 }  // namespace
@@ -181,6 +229,11 @@ Status ValidateManifest(const nlohmann::json& manifest, const std::string& schem
   return CheckManifestConsistency(manifest);
 }
 
+Result<VettedManifest> VetManifest(nlohmann::json manifest, const std::string& schema_path) {
+  MLC_ASSIGN_OR_RETURN(jsonschema::Validator validator, LoadValidator(schema_path));
+  return VetManifestWith(validator, std::move(manifest));
+}
+
 Result<std::pair<uint32_t, uint32_t>> ManifestAbi(const nlohmann::json& manifest) {
   auto it = manifest.find("abi");
   if (it == manifest.end()) return Status::Invalid("manifest has no 'abi'");
@@ -240,12 +293,11 @@ LoadReport PluginRegistry::LoadDirectories(const std::vector<std::string>& dirs,
 
   // Vets and loads one file; returns the refusal reason, or OK after publishing the plugin.
   auto load_one = [&](const std::string& path) -> Status {
-    MLC_ASSIGN_OR_RETURN(nlohmann::json manifest, ReadManifest(path));
-    if (Status s = validator->Check(manifest); !s.ok()) {
-      return Status::Invalid("manifest fails the schema: " + s.message());
-    }
-    MLC_RETURN_IF_ERROR(CheckManifestConsistency(manifest));
+    MLC_ASSIGN_OR_RETURN(nlohmann::json raw_manifest, ReadManifest(path));
+    MLC_ASSIGN_OR_RETURN(VettedManifest vetted, VetManifestWith(*validator, std::move(raw_manifest)));
+    nlohmann::json& manifest = vetted.manifest;
     auto plugin = std::make_shared<LoadedPlugin>();
+    plugin->ignored_members = std::move(vetted.ignored_members);
     plugin->path = path;
     plugin->name = StringMember(manifest, "name");
     plugin->version = StringMember(manifest, "version");
@@ -264,11 +316,17 @@ LoadReport PluginRegistry::LoadDirectories(const std::vector<std::string>& dirs,
                              earlier->path + ")");
     }
     plugin->manifest = std::move(manifest);
-    MLC_ASSIGN_OR_RETURN(plugin->api, LoadTable(path, &plugin->library));
+    MLC_ASSIGN_OR_RETURN(plugin->api, LoadTable(path, &plugin->library.impl_->library));
     plugin->abi_version = plugin->api->abi_version;
     if (MLC_ABI_MINOR(plugin->abi_version) != abi.second) {
-      Log().debug("plugin {}: manifest declares ABI {}.{}, table says {}", plugin->name, abi.first,
-                  abi.second, AbiText(plugin->abi_version));
+      // Harmless to the host (it reads each side by its own version), but a sign the plugin's author
+      // forgot to raise one of the two; the harness fails such a plugin.
+      Log().warn("plugin {}: manifest declares ABI {}.{}, its table says {}", plugin->name, abi.first,
+                 abi.second, AbiText(plugin->abi_version));
+    }
+    for (const std::string& member : plugin->ignored_members) {
+      Log().warn("plugin {}: manifest member {} is from a later ABI minor than this host's {}; ignored",
+                 plugin->name, member, AbiText(MLC_ABI_VERSION));
     }
     Log().info("plugin {} {} loaded from {} (ABI {})", plugin->name, plugin->version, path,
                AbiText(plugin->abi_version));

@@ -32,7 +32,6 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/dll/shared_library.hpp>
 #include <nlohmann/json.hpp>
 
 #include "mlc/plugin.h"
@@ -48,6 +47,19 @@ struct Refusal {
   std::string reason;  // one line, e.g. "missing entry symbol mlc_plugin_entry"
 };
 
+// Keeps one plugin's code mapped (Boost.DLL behind it, so this header pulls in none of Boost). Copies share
+// the mapping; it is unmapped when the last copy goes.
+class LoadedLibrary {
+ public:
+  LoadedLibrary();
+  bool is_loaded() const;
+
+ private:
+  friend class PluginRegistry;
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
 struct LoadedPlugin {
   std::string path;                     // the file it was loaded from
   nlohmann::json manifest;              // as embedded in the file, schema-valid
@@ -56,7 +68,9 @@ struct LoadedPlugin {
   std::string vendor;                   // manifest "vendor" (display form; may be empty)
   const mlc_plugin_api* api = nullptr;  // the plugin's static table; valid while `library` is loaded
   uint32_t abi_version = 0;             // api->abi_version, (major << 16) | minor
-  boost::dll::shared_library library;   // keeps the code mapped
+  // Manifest members (JSON Pointers) from a later ABI minor than this host's, dropped from `manifest`.
+  std::vector<std::string> ignored_members;
+  LoadedLibrary library;  // keeps the code mapped
 };
 
 struct LoadReport {
@@ -105,6 +119,19 @@ Status CheckManifestConsistency(const nlohmann::json& manifest);
 // Validates `manifest` against the schema file at `schema_path`, then CheckManifestConsistency (OK, or
 // Invalid with a one-line reason starting "manifest ...").
 Status ValidateManifest(const nlohmann::json& manifest, const std::string& schema_path);
+
+// A manifest as this host vets it (see VetManifest).
+struct VettedManifest {
+  nlohmann::json manifest;                   // what the host uses: unknown later-minor members removed
+  std::vector<std::string> ignored_members;  // those members, as JSON Pointers ("/streams/0/x")
+};
+
+// The host's rule, used by the loader, `mlc plugins inspect` and `mlc config check`: the schema and
+// CheckManifestConsistency as ValidateManifest, except that a manifest declaring a newer minor of this
+// major may carry members this host does not know; they are dropped and named instead of refusing the
+// plugin (docs/abi.md, "Versioning"). ValidateManifest stays strict: the harness holds a plugin to the
+// SDK it was built with.
+Result<VettedManifest> VetManifest(nlohmann::json manifest, const std::string& schema_path);
 
 // The manifest's "abi" as (major, minor). Accepts "MAJOR.MINOR" (as the schema prescribes) and, for
 // robustness, a bare integer major.

@@ -55,9 +55,13 @@ TEST(LoaderTest, LoadsAGoodPlugin) {
 // Each broken fixture is refused with its one-line reason, and loading goes on with the next file.
 struct RefusalCase {
   const char* file;
-  const char* reason;  // exact, or a prefix when `prefix` is set
+  std::string reason;  // exact, or a prefix when `prefix` is set
   bool prefix = false;
 };
+
+// This host's ABI as the loader writes it in reasons ("1.2").
+const std::string kHostAbi =
+    std::to_string(MLC_ABI_VERSION_MAJOR) + "." + std::to_string(MLC_ABI_VERSION_MINOR);
 
 // Named output for failure messages (and no raw-byte dump of the struct's padding).
 void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.file; }
@@ -90,13 +94,14 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"no_manifest.so", "no mlc_manifest section (not an ml-connector plugin)"},
         RefusalCase{"invalid_json.so", "manifest is not valid JSON at byte ", true},
         RefusalCase{"bad_manifest.so", "manifest fails the schema: ", true},
-        RefusalCase{"manifest_abi_mismatch.so",
-                    "manifest declares ABI 2.0 but this host serves ABI 1.1 (major versions differ)"},
+        RefusalCase{"manifest_abi_mismatch.so", "manifest declares ABI 2.0 but this host serves ABI " +
+                                                    kHostAbi + " (major versions differ)"},
         RefusalCase{"unresolved.so", "cannot load library: ", true},
         RefusalCase{"missing_entry.so", "missing entry symbol mlc_plugin_entry"},
-        RefusalCase{"entry_null.so", "mlc_plugin_entry returned NULL (plugin cannot serve host ABI 1.1)"},
+        RefusalCase{"entry_null.so",
+                    "mlc_plugin_entry returned NULL (plugin cannot serve host ABI " + kHostAbi + ")"},
         RefusalCase{"wrong_abi_major.so",
-                    "plugin ABI 2.0 is incompatible with host ABI 1.1 (major versions differ)"},
+                    "plugin ABI 2.0 is incompatible with host ABI " + kHostAbi + " (major versions differ)"},
         RefusalCase{"table_too_small.so",
                     "plugin table is 64 bytes, smaller than the ABI 1.0 table (80 bytes)"},
         RefusalCase{"null_check.so", "required function 'check' is NULL in the plugin table"}),
@@ -177,9 +182,59 @@ TEST(LoaderTest, NewerMinorLoads) {
   auto abi = ManifestAbi(plugin->manifest);
   ASSERT_TRUE(abi.ok());
   EXPECT_EQ(abi->second, MLC_ABI_VERSION_MINOR + 1);
+  // Members of the later minor are dropped from what the host uses and named, not a refusal.
+  EXPECT_EQ(plugin->ignored_members,
+            (std::vector<std::string>{"/streams/0/prefetch", "/telemetry", "/x_later"}));
+  EXPECT_FALSE(plugin->manifest["streams"][0].contains("prefetch"));
+  EXPECT_FALSE(plugin->manifest.contains("x_later"));
+  EXPECT_EQ(plugin->manifest["streams"][0]["name"], "expenses");
 }
 
-// A plugin built for an older minor (1.0: before secret_put) loads into this 1.1 host unchanged.
+// The same unknown member in a manifest of this host's own minor is a mistake, not a later addition.
+TEST(LoaderTest, UnknownMemberOfThisMinorIsRefused) {
+  TempDir dir;
+  dir.Add("unknown_member.so");
+  PluginRegistry registry;
+  LoadReport report = registry.LoadDirectories({dir.path()});
+  ASSERT_EQ(report.refused.size(), 1u);
+  const std::string& reason = report.refused[0].reason;
+  EXPECT_NE(reason.find("/streams/0: unknown property 'overlapp'"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("a member from a later minor needs a later \"abi\""), std::string::npos) << reason;
+  EXPECT_TRUE(report.loaded.empty());
+}
+
+// Other schema errors are refused even in a newer minor: only unknown members are forgiven.
+TEST(LoaderTest, NewerMinorWithAnotherSchemaErrorIsRefused) {
+  nlohmann::json manifest = *ReadManifest(FixturePath("newer_minor.so"));
+  manifest["streams"][0]["cursor"] = "sideways";
+  auto vetted = VetManifest(manifest, std::string(MLC_SDK_SCHEMA_DIR_FOR_TESTS) + "/manifest.schema.json");
+  ASSERT_FALSE(vetted.ok());
+  EXPECT_NE(vetted.status().message().find("/streams/0/cursor"), std::string::npos)
+      << vetted.status().ToString();
+  manifest["streams"][0]["cursor"] = "opaque";
+  vetted = VetManifest(manifest, std::string(MLC_SDK_SCHEMA_DIR_FOR_TESTS) + "/manifest.schema.json");
+  ASSERT_TRUE(vetted.ok()) << vetted.status().ToString();
+  EXPECT_EQ(vetted->ignored_members.size(), 3u);
+  // The strict check, as the harness applies it, still refuses the later members.
+  EXPECT_FALSE(
+      ValidateManifest(manifest, std::string(MLC_SDK_SCHEMA_DIR_FOR_TESTS) + "/manifest.schema.json").ok());
+}
+
+// A plugin compiled as C against the 1.1 header as released loads into this host.
+TEST(LoaderTest, PluginBuiltAgainstTheFrozen11HeaderLoads) {
+  TempDir dir;
+  dir.Add("frozen_1_1.so");
+  PluginRegistry registry;
+  LoadReport report = registry.LoadDirectories({dir.path()});
+  ASSERT_TRUE(report.refused.empty()) << report.refused[0].reason;
+  auto plugin = registry.Find("fixture_frozen_1_1");
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->abi_version, 0x10001u);
+  EXPECT_EQ(plugin->api->size, sizeof(mlc_plugin_api));  // the plugin table has not grown since 1.0
+  EXPECT_TRUE(plugin->ignored_members.empty());
+}
+
+// A plugin built for an older minor (1.0: before secret_put) loads into this host unchanged.
 TEST(LoaderTest, OlderMinorLoads) {
   static_assert(MLC_ABI_VERSION_MINOR >= 1, "the abi_1_0 fixture is an older minor only from 1.1 on");
   TempDir dir;
@@ -203,10 +258,12 @@ TEST(LoaderTest, WholeFixtureDirectory) {
 #if MLC_LOADER_HAVE_CLANG_FIXTURE
   expected.push_back("fixture_clang");
 #endif
-  for (const char* n : {"fixture_dup", "fixture_good", "fixture_newer_minor"}) expected.push_back(n);
+  for (const char* n : {"fixture_dup", "fixture_frozen_1_1", "fixture_good", "fixture_newer_minor"}) {
+    expected.push_back(n);
+  }
   EXPECT_EQ(Names(report), expected);  // in file-name order
   // Everything else in the folder is refused, each with a reason.
-  EXPECT_EQ(report.refused.size(), 12u);
+  EXPECT_EQ(report.refused.size(), 13u);
   for (const auto& r : report.refused) EXPECT_FALSE(r.reason.empty()) << r.path;
 }
 

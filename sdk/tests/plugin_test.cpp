@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fake_host.hpp"
+#include "mlc/testing/fake_host.hpp"
 
 namespace mlc::sdk {
 namespace {

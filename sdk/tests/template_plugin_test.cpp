@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "fake_host.hpp"
+#include "mlc/testing/fake_host.hpp"
 #include "mlc/crypto.hpp"
 #include "mlc/plugin.h"
 

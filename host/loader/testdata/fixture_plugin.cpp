@@ -5,6 +5,8 @@
 //   FIXTURE_NAME="x"              manifest name (default "fixture_good")
 //   FIXTURE_MANIFEST_ABI="1.0"    manifest "abi"
 //   FIXTURE_MANIFEST=valid|schema_fail|invalid_json|none
+//   FIXTURE_STREAM_EXTRA=", ..."  more members of the manifest's stream object (valid manifests only)
+//   FIXTURE_TOP_EXTRA=", ..."     more top-level manifest members (valid manifests only)
 //   FIXTURE_TABLE_ABI=<uint32>    the table's abi_version (default MLC_ABI_VERSION)
 //   FIXTURE_TABLE_TOO_SMALL       the table's size stops before webhook (a pre-release table)
 //   FIXTURE_ENTRY=normal|null|none  none: exported under a wrong name
@@ -30,6 +32,12 @@
 #ifndef FIXTURE_ENTRY
 #define FIXTURE_ENTRY normal
 #endif
+#ifndef FIXTURE_STREAM_EXTRA
+#define FIXTURE_STREAM_EXTRA ""
+#endif
+#ifndef FIXTURE_TOP_EXTRA
+#define FIXTURE_TOP_EXTRA ""
+#endif
 
 // Lets the preprocessor compare the word-valued options above.
 #define FIXTURE_KIND_valid 1
@@ -46,16 +54,18 @@ const char* FixtureName() { return FIXTURE_NAME; }
 // ---- Manifest -----------------------------------------------------------------------------------
 
 #if FIXTURE_KIND(FIXTURE_MANIFEST) == FIXTURE_KIND_valid
-MLC_PLUGIN_MANIFEST(
-    "{\"name\": \"" FIXTURE_NAME "\", \"version\": \"1.2.3\", \"abi\": \"" FIXTURE_MANIFEST_ABI
-    "\", \"vendor\": \"Fixture Systems\","
-    " \"description\": \"Loader test fixture\","
-    " \"roles\": [\"source\", \"target\"],"
-    " \"auth\": {\"kind\": \"none\"},"
-    " \"base_url\": \"http://127.0.0.1\","
-    " \"streams\": [{\"name\": \"expenses\", \"object\": \"expense\", \"cursor\": \"opaque\"}],"
-    " \"writes\": [{\"object\": \"vendor\", \"idempotency\": \"none\"}],"
-    " \"settings_schema\": {\"type\": \"object\"}}");
+MLC_PLUGIN_MANIFEST("{\"name\": \"" FIXTURE_NAME
+                    "\", \"version\": \"1.2.3\", \"abi\": \"" FIXTURE_MANIFEST_ABI
+                    "\", \"vendor\": \"Fixture Systems\","
+                    " \"description\": \"Loader test fixture\","
+                    " \"roles\": [\"source\", \"target\"],"
+                    " \"auth\": {\"kind\": \"none\"},"
+                    " \"base_url\": \"http://127.0.0.1\","
+                    " \"streams\": [{\"name\": \"expenses\", \"object\": \"expense\", \"cursor\": "
+                    "\"opaque\"" FIXTURE_STREAM_EXTRA
+                    "}],"
+                    " \"writes\": [{\"object\": \"vendor\", \"idempotency\": \"none\"}],"
+                    " \"settings_schema\": {\"type\": \"object\"}" FIXTURE_TOP_EXTRA "}");
 #elif FIXTURE_KIND(FIXTURE_MANIFEST) == FIXTURE_KIND_schema_fail
 // Well-formed JSON that no manifest schema accepts: the name is a number and most members are missing.
 MLC_PLUGIN_MANIFEST("{\"name\": 42, \"abi\": \"" FIXTURE_MANIFEST_ABI "\"}");

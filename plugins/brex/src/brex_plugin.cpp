@@ -57,7 +57,7 @@
 MLC_PLUGIN_MANIFEST(R"json({
   "name": ")json" MLC_BREX_NAME R"json(",
   "version": "1.0.0",
-  "abi": "1.0",
+  "abi": "1.2",
   "vendor": "Brex",
   "description": "Brex source: accounting records ready for export as expenses (GL and dimensions from the accounting fields, receipts downloaded), vendors; export results reported back; Standard Webhooks.",
   "homepage": "https://developer.brex.com",

@@ -13,29 +13,14 @@
 #include <vector>
 
 #include "freshbooks_emulator.hpp"
-#include "mlc/sandbox/http_client.hpp"
-#include "mlc/sandbox/server.hpp"
+#include "mlc/testing/emulator_fixture.hpp"
 
 namespace mlc::sandbox::freshbooks::testing {
 
-// Records every request it receives and answers 200.
-class WebhookReceiver {
+// The kit's receiver at FreshBooks' webhook path, with a filter by event name.
+class WebhookReceiver : public mlc::testing::WebhookReceiver {
  public:
-  WebhookReceiver() {
-    auto s = HttpServer::Create({}, [this](Request& req) {
-      std::lock_guard lock(mu_);
-      received_.push_back(req);
-      return Response::Empty(200);
-    });
-    EXPECT_TRUE(s.ok());
-    server_ = std::move(*s);
-    server_->Start();
-  }
-  std::string url() const { return server_->base_url() + "/webhooks/freshbooks"; }
-  std::vector<Request> received() const {
-    std::lock_guard lock(mu_);
-    return received_;
-  }
+  WebhookReceiver() : mlc::testing::WebhookReceiver("/webhooks/freshbooks") {}
   // The received requests whose form field `name` equals `event`.
   std::vector<Request> Named(const std::string& event) const {
     std::vector<Request> out;
@@ -46,11 +31,6 @@ class WebhookReceiver {
     }
     return out;
   }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<Request> received_;
-  std::unique_ptr<HttpServer> server_;
 };
 
 inline std::string FormValue(const Request& r, const std::string& key) {
@@ -60,42 +40,20 @@ inline std::string FormValue(const Request& r, const std::string& key) {
   return {};
 }
 
-class FreshBooksTest : public ::testing::Test {
+class FreshBooksTest : public mlc::testing::EmulatorFixture {
  protected:
   void Start(int records = 60, nlohmann::json vendor = nlohmann::json::object(),
              std::string webhook_url = "") {
-    EmulatorOptions options;
-    options.seed = 42;
-    options.records = records;
-    options.webhook_url = std::move(webhook_url);
-    options.vendor = vendor;
-    options.webhook_sender.initial_backoff = std::chrono::milliseconds(5);
-    auto s = SandboxServer::Start(MakeFreshBooksEmulator(options), options);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(*s);
-    base_ = server_->base_url();
-    creds_ = server_->Announcement()["credentials"];
-    token_ = creds_["access_token"];
+    StartEmulator(MakeFreshBooksEmulator, Options(records, std::move(vendor), std::move(webhook_url)),
+                  "access_token");
     account_ = creds_["account_id"];
   }
 
   // "/accounting/account/<account_id>/<path>"
   std::string Acct(const std::string& path) const { return "/accounting/account/" + account_ + "/" + path; }
 
-  HttpResponse Call(std::string_view method, const std::string& path, const std::string& body = "",
-                    HeaderList headers = {}, bool auth = true) {
-    if (auth) headers.emplace_back("Authorization", "Bearer " + token_);
-    auto r = client_.Send(method, path.rfind("http", 0) == 0 ? path : base_ + path, headers, body);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : HttpResponse{};
-  }
   HttpResponse CallJson(std::string_view method, const std::string& path, const nlohmann::json& body) {
     return Call(method, path, body.dump(), {{"Content-Type", "application/json"}});
-  }
-  nlohmann::json Get(const std::string& path) {
-    HttpResponse r = Call("GET", path);
-    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
-    return r.Json().value_or(nlohmann::json());
   }
   // The "result" object of a 200 accounting response.
   nlohmann::json Result(const HttpResponse& r) {
@@ -116,14 +74,6 @@ class FreshBooksTest : public ::testing::Test {
     }
     return (*doc)["response"]["errors"][0];
   }
-  nlohmann::json Control(std::string_view method, const std::string& path,
-                         const nlohmann::json& body = nullptr) {
-    HttpResponse r = Call(method, path, body.is_null() ? "" : body.dump(), {}, false);
-    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
-    return r.Json().value_or(nlohmann::json());
-  }
-  nlohmann::json Objects(const std::string& type) { return Control("GET", "/_sandbox/objects/" + type); }
-  void AdvanceClock(double seconds) { Control("POST", "/_sandbox/clock", {{"advance_s", seconds}}); }
   void Flush() { Control("POST", "/_sandbox/webhooks/flush", {{"timeout_ms", 10000}}); }
 
   // A category id by name from the seeded chart.
@@ -144,11 +94,6 @@ class FreshBooksTest : public ::testing::Test {
               {"notes", notes}}}};
   }
 
-  std::unique_ptr<SandboxServer> server_;
-  HttpClient client_;
-  std::string base_;
-  nlohmann::json creds_;
-  std::string token_;
   std::string account_;
 };
 

@@ -34,7 +34,7 @@
 MLC_PLUGIN_MANIFEST(R"json({
   "name": "freshbooks",
   "version": "1.0.0",
-  "abi": "1.0",
+  "abi": "1.2",
   "vendor": "FreshBooks",
   "description": "FreshBooks accounting: writes expenses (with receipts) and bill vendors; reads bills, bill payments, expense categories, journal entry accounts and bill vendors.",
   "homepage": "https://www.freshbooks.com/api",

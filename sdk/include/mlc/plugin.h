@@ -41,7 +41,11 @@ extern "C" {
 /* ---- Versioning ------------------------------------------------------------------------------ */
 
 #define MLC_ABI_VERSION_MAJOR 1u
-#define MLC_ABI_VERSION_MINOR 1u
+#define MLC_ABI_VERSION_MINOR 2u
+/* Minor history (docs/abi.md, "Versioning", has a row for each):
+ *   1.1  host service secret_put
+ *   1.2  write request member "first_write"; manifest stream member "overlap" (no table change)
+ * Every addition to a table, a request/response document or the manifest raises the minor. */
 /* abi_version fields carry (major << 16) | minor. */
 #define MLC_ABI_VERSION ((MLC_ABI_VERSION_MAJOR << 16) | MLC_ABI_VERSION_MINOR)
 #define MLC_ABI_MAJOR(v) ((uint32_t)(v) >> 16)

@@ -40,7 +40,7 @@
 #include "mlc/status.hpp"
 
 // How the host authenticates http-mode requests. The tree also builds a variant with OAuth client
-// credentials (sdk/harness/CMakeLists.txt defines MLC_TEMPLATE_CLIENT_CREDENTIALS) so the harness can check
+// credentials (host/harness/CMakeLists.txt defines MLC_TEMPLATE_CLIENT_CREDENTIALS) so the harness can check
 // a token refresh against the emulator; a copy of the template keeps just the one auth block it needs.
 #ifdef MLC_TEMPLATE_CLIENT_CREDENTIALS
 #define MLC_TEMPLATE_MANIFEST_AUTH \
@@ -57,7 +57,7 @@
 MLC_PLUGIN_MANIFEST(R"json({
   "name": "template",
   "version": "1.0.0",
-  "abi": "1.0",
+  "abi": "1.2",
   "vendor": "Template (example connector)",
   "description": "Example connector: generates expenses as a source, keeps what it is asked to write in host state as a target.",
   "roles": ["source", "target"],

@@ -15,8 +15,8 @@
 // Control requests are neither faulted, rate limited nor counted in the request stats.
 //
 //   EmulatorRegistry registry;
-//   mlc::sandbox::brex::RegisterBrexEmulator(registry);
-//   MLC_ASSIGN_OR_RETURN(auto emulator, registry.Create("brex", options));
+//   RegisterBuiltEmulators(registry);              // or one vendor's own Register...Emulator(registry)
+//   MLC_ASSIGN_OR_RETURN(auto emulator, registry.Create("acme", options));
 //   MLC_ASSIGN_OR_RETURN(auto server, SandboxServer::Start(std::move(emulator), options));
 //   std::string url = server->base_url();
 //
@@ -95,7 +95,7 @@ class Emulator {
   virtual void Reset() = 0;
   // Extra vendor counters merged into GET /_sandbox/stats under "vendor".
   virtual nlohmann::json ExtraStats() const { return nlohmann::json::object(); }
-  // What a generic client (the acceptance harness, sdk/harness/) needs to know and cannot learn from the
+  // What a generic client (the acceptance harness, host/harness/) needs to know and cannot learn from the
   // vendor's API; GET /_sandbox/info carries it as "harness" when not empty. Every key is optional:
   //   "settings": {...}              connection settings besides base_url (credentials become secrets)
   //   "streams": {"<plugin stream>": {"objects": "<type of /_sandbox/objects>",
@@ -162,6 +162,16 @@ class EmulatorRegistry {
  private:
   std::map<std::string, EmulatorFactory, std::less<>> factories_;
 };
+
+// Registers every emulator built into this binary. Not defined by the kit: each binary that serves
+// emulators gets a generated definition from mlc_sandbox_serve_emulators (sdk/cmake/MlcSandbox.cmake),
+// calling the REGISTER function of each mlc_sandbox_add_emulator of the build.
+void RegisterBuiltEmulators(EmulatorRegistry& registry);
+
+// The mlc-sandbox command line over `registry`: `VENDOR [--port --seed --records --faults --options
+// --webhook-url --threads]` or `--list`. Blocks until SIGINT/SIGTERM; returns the process exit code
+// (0 stopped by a signal, 1 the server could not start, 2 bad arguments).
+int RunSandboxMain(int argc, char** argv, const EmulatorRegistry& registry);
 
 // Reads a JSON option value: inline JSON, or "@path" to read it from a file.
 Result<nlohmann::json> LoadJsonArgument(std::string_view value);

@@ -14,29 +14,10 @@
 #include "harness.hpp"
 #include "mlc/sandbox/emulator.hpp"
 
-// Each emulator built into this binary defines MLC_SANDBOX_HAS_<VENDOR> on this target (see
-// mlc_sandbox_add_emulator in sdk/sandbox/CMakeLists.txt).
-#ifdef MLC_SANDBOX_HAS_TEMPLATE
-#include "template_emulator.hpp"
-#endif
-#ifdef MLC_SANDBOX_HAS_BREX
-#include "brex_emulator.hpp"
-#endif
-#ifdef MLC_SANDBOX_HAS_FRESHBOOKS
-#include "freshbooks_emulator.hpp"
-#endif
-
 int main(int argc, char** argv) {
+  // Every emulator the build registered (mlc_sandbox_add_emulator), for --sandbox VENDOR.
   mlc::sandbox::EmulatorRegistry emulators;
-#ifdef MLC_SANDBOX_HAS_TEMPLATE
-  mlc::sandbox::template_co::RegisterTemplateEmulator(emulators);
-#endif
-#ifdef MLC_SANDBOX_HAS_BREX
-  mlc::sandbox::brex::RegisterBrexEmulator(emulators);
-#endif
-#ifdef MLC_SANDBOX_HAS_FRESHBOOKS
-  mlc::sandbox::freshbooks::RegisterFreshBooksEmulator(emulators);
-#endif
+  mlc::sandbox::RegisterBuiltEmulators(emulators);
 
   CLI::App app{"Runs the ml-connector plugin acceptance suite against an emulator or a vendor sandbox."};
   mlc::harness::Options options;

@@ -1,10 +1,11 @@
 // Test-only host services table backed by in-memory maps, plus helpers that call a plugin table the way the
-// host does (sinks collected into strings). Used by the SDK's plugin and template-plugin tests.
+// host does (sinks collected into strings), for unit tests of one plugin class without a host (the SDK's own
+// plugin and template-plugin tests use it; so may any plugin author: it needs only plugin.h and gtest).
 //
 // Ownership: a FakeHost owns its table and maps; it must outlive every instance opened against it.
 // Threads: single-threaded tests only.
-#ifndef MLC_SDK_TESTS_FAKE_HOST_HPP_
-#define MLC_SDK_TESTS_FAKE_HOST_HPP_
+#ifndef MLC_TESTING_FAKE_HOST_HPP_
+#define MLC_TESTING_FAKE_HOST_HPP_
 
 #include <cstdint>
 #include <functional>
@@ -253,4 +254,4 @@ class Instance {
 
 }  // namespace mlc::testing
 
-#endif  // MLC_SDK_TESTS_FAKE_HOST_HPP_
+#endif  // MLC_TESTING_FAKE_HOST_HPP_

@@ -436,6 +436,16 @@ class Suite {
       return false;
     }
     plugin_ = report.loaded[0];
+    // The manifest is written by hand and the table's version comes from the header the plugin was
+    // compiled with; a plugin that raised one and not the other misleads `mlc plugins inspect`.
+    const std::string table_abi = std::to_string(MLC_ABI_MAJOR(plugin_->abi_version)) + "." +
+                                  std::to_string(MLC_ABI_MINOR(plugin_->abi_version));
+    if (manifest_.value("abi", std::string()) != table_abi) {
+      Fail(name, "the manifest declares abi " + manifest_.value("abi", std::string()) +
+                     " but the plugin table says " + table_abi +
+                     " (set the manifest's \"abi\" to the header's MLC_ABI_VERSION)");
+      return false;
+    }
     Pass(name, plugin_->name + " " + plugin_->version + ", abi " + manifest_.value("abi", std::string()) +
                    ", read from the file without running it, schema-valid, loaded");
     return true;
