@@ -206,7 +206,7 @@ struct ResourceDef {
   std::string id_field;  // error "field" for an unknown id: "expenseid"
   std::string noun;      // "Expense" in "Expense not found."
   std::string event;     // event prefix ("expense"); empty: none
-  std::string scope;     // "user:expenses": lists and gets need <scope>:read, creates and updates <scope>:write
+  std::string scope;  // "user:expenses": lists and gets need <scope>:read, creates and updates <scope>:write
   bool writable = true;
   bool sortable = true;  // false: FreshBooks documents no sort for the list, so sort= is refused
   std::vector<FilterField> filters;
