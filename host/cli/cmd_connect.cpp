@@ -1,11 +1,14 @@
 // `mlc connect CONNECTION`: authorizes a connection. Browser-consent kinds print the authorize URL, catch
 // the redirect on a loopback listener (/oauth/callback), exchange the code, run the plugin's auth_resolve
 // and show the account; other kinds verify their credentials with the plugin's check().
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,6 +30,73 @@
 namespace mlc::cli {
 
 namespace {
+
+// The OAuth scopes to ask `connection` for (ABI 1.2 per-stream / per-write `scopes` in the manifest):
+// auth.scopes that no stream or write declares (always needed, e.g. FreshBooks' user:profile:read), plus
+// the declared scopes of what the configured pipelines use: the streams of the objects a pipeline reads
+// from this connection, the writes of the objects it writes to it, and the reference_data streams the host
+// reads from a target. nullopt when the manifest declares none (then auth.scopes is asked for as it is) or
+// when no pipeline uses the connection (nothing to derive from: everything is asked for).
+std::optional<std::vector<std::string>> NeededScopes(const config::Config& cfg, const std::string& connection,
+                                                     const nlohmann::json& manifest) {
+  auto scopes_of = [](const nlohmann::json& item) {
+    std::vector<std::string> out;
+    if (item.is_object() && item.contains("scopes") && item["scopes"].is_array()) {
+      for (const auto& s : item["scopes"]) {
+        if (s.is_string()) out.push_back(s.get<std::string>());
+      }
+    }
+    return out;
+  };
+  const nlohmann::json streams = manifest.value("streams", nlohmann::json::array());
+  const nlohmann::json writes = manifest.value("writes", nlohmann::json::array());
+  std::set<std::string> declared;
+  for (const auto* list : {&streams, &writes}) {
+    for (const auto& item : *list) {
+      for (auto& s : scopes_of(item)) declared.insert(s);
+    }
+  }
+  if (declared.empty()) return std::nullopt;
+  std::set<std::string> used;
+  bool any_pipeline = false;
+  const nlohmann::json refs = manifest.value("reference_data", nlohmann::json::array());
+  for (const auto& [name, p] : cfg.pipelines) {
+    const bool source = p.source == connection, target = p.target == connection;
+    if (!source && !target) continue;
+    any_pipeline = true;
+    auto wants = [&](const nlohmann::json& item) {
+      const std::string object = item.value("object", "");
+      return std::find(p.objects.begin(), p.objects.end(), object) != p.objects.end();
+    };
+    for (const auto& st : streams) {
+      const bool reference =
+          target && std::find(refs.begin(), refs.end(), st.value("name", "")) != refs.end();
+      if ((source && wants(st)) || reference) {
+        for (auto& s : scopes_of(st)) used.insert(s);
+      }
+    }
+    if (target) {
+      for (const auto& w : writes) {
+        if (wants(w)) {
+          for (auto& s : scopes_of(w)) used.insert(s);
+        }
+      }
+    }
+  }
+  if (!any_pipeline) return std::nullopt;
+  std::vector<std::string> out;
+  const nlohmann::json all = manifest.contains("auth")
+                                 ? manifest["auth"].value("scopes", nlohmann::json::array())
+                                 : nlohmann::json::array();
+  for (const auto& s : all) {
+    if (!s.is_string()) continue;
+    const std::string scope = s.get<std::string>();
+    if (!declared.count(scope) || used.count(scope)) out.push_back(scope);
+    used.erase(scope);
+  }
+  for (const auto& s : used) out.push_back(s);  // declared by a stream or write but missing in auth.scopes
+  return out;
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -245,6 +315,14 @@ int RunConnect(const GlobalOptions& opts, const ConnectOptions& co) {
     for (const auto& r : report.refused) PrintError("refused " + r.path + ": " + r.reason);
     return kExitConfig;
   }
+  // Ask for exactly the scopes the configured pipelines need: a missing one is a 403 on first use, and
+  // reconnecting must fix that, so the set is derived afresh on every connect.
+  if (auto needed = NeededScopes(cfg, conn.name, plugin->manifest);
+      needed && plugin->manifest.contains("auth")) {
+    auto patched = std::make_shared<loader::LoadedPlugin>(*plugin);
+    patched->manifest["auth"]["scopes"] = *needed;
+    plugin = std::move(patched);
+  }
   auto spec = auth::AuthSpec::FromManifest(plugin->manifest);
   if (!spec.ok()) {
     PrintError(spec.status().message());
@@ -353,7 +431,36 @@ void RegisterConnectCommand(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("--code", co->code, "Authorization code from the redirect (with --state)");
   cmd->add_option("--state", co->state, "State from the redirect (with --code)");
   cmd->add_option("--timeout", co->timeout_s, "Seconds to wait for the browser")->check(CLI::PositiveNumber);
-  cmd->callback([&opts, co] {
+  // The paste-the-code path for vendors that only redirect to HTTPS (FreshBooks): register an HTTPS URI,
+  // run with --redirect-uri URI --no-wait, approve, and paste the address the browser was sent to.
+  auto redirected = std::make_shared<std::string>();
+  cmd->add_option("--redirected-to", *redirected,
+                  "The address the browser was sent to after approving (takes code and state from it)");
+  cmd->callback([&opts, co, redirected] {
+    if (!redirected->empty()) {
+      if (!co->code.empty() || !co->state.empty()) {
+        PrintError("--redirected-to replaces --code/--state");
+        opts.exit_code = kExitUsage;
+        return;
+      }
+      const size_t q = redirected->find('?');
+      std::string query = q == std::string::npos ? "" : redirected->substr(q + 1);
+      if (const size_t hash = query.find('#'); hash != std::string::npos) query.resize(hash);
+      for (const auto& [k, v] : ParseQuery(query)) {
+        if (k == "code") co->code = v;
+        if (k == "state") co->state = v;
+        if (k == "error") {
+          PrintError("authorization was refused: " + v);
+          opts.exit_code = kExitFailed;
+          return;
+        }
+      }
+      if (co->code.empty() || co->state.empty()) {
+        PrintError("--redirected-to: the address has no code and state");
+        opts.exit_code = kExitUsage;
+        return;
+      }
+    }
     if (co->code.empty() != co->state.empty()) {
       PrintError("--code and --state go together");
       opts.exit_code = kExitUsage;

@@ -3,6 +3,7 @@
 // state: which expenses exist in FreshBooks, which Brex records are marked exported, and the host's jobs.
 #include <signal.h>
 
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "flowkit/brex_freshbooks.hpp"
+#include "http/http_client.hpp"
 #include "mlc/money.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
@@ -163,6 +165,75 @@ TEST_F(BrexFreshbooksE2E, PollingOnlyWhenEveryWebhookIsLost) {
   ASSERT_TRUE(rows.ok());
   EXPECT_GE(rows->size(), 30u);
   EXPECT_EQ(Count(*rows, "succeeded"), static_cast<int64_t>(rows->size()));
+  ExpectExactlyOnce(*flow);
+}
+
+// Issue 13 items 1 and 3: `mlc connect` asks FreshBooks for exactly the scopes the pipeline uses (derived
+// from the manifest's per-stream and per-write scopes; the emulator enforces them per endpoint), through
+// an HTTPS redirect URI (FreshBooks registers no other kind) and the paste-the-address path. The pipeline
+// then runs on that grant: it reads the chart of accounts (user:journal_entries:read) and writes expenses
+// and vendors, and never needs bills or bill payments.
+TEST_F(BrexFreshbooksE2E, ConnectAsksForThePipelinesScopesThroughAnHttpsRedirect) {
+  FlowOptions o;
+  o.brex_records = 20;
+  o.webhooks = false;
+  o.brex_options = {{"ready_ratio", 0.5}, {"exported_ratio", 0.0}, {"unknown_gl_ratio", 0.0}};
+  auto flow = Make(o);
+  ASSERT_TRUE(flow);
+  const std::string redirect = "https://localhost/mlc/oauth/callback";
+  auto start = flow->Mlc({"connect", "freshbooks", "--redirect-uri", redirect, "--no-wait"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  const size_t at = start.out.find(flow->freshbooks().base_url() + "/oauth/authorize?");
+  ASSERT_NE(at, std::string::npos) << start.out;
+  const std::string url = start.out.substr(at, start.out.find_first_of(" \n", at) - at);
+  auto decode = [](const std::string& v) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '+') {
+        out += ' ';
+      } else if (v[i] == '%' && i + 2 < v.size()) {
+        out += static_cast<char>(std::stoi(v.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += v[i];
+      }
+    }
+    return out;
+  };
+  const size_t sp = url.find("scope=");
+  ASSERT_NE(sp, std::string::npos) << url;
+  const std::string scope = decode(url.substr(sp + 6, url.find('&', sp) - sp - 6));
+  std::set<std::string> scopes;
+  for (size_t i = 0; i <= scope.size();) {
+    const size_t end = std::min(scope.find(' ', i), scope.size());
+    if (end > i) scopes.insert(scope.substr(i, end - i));
+    i = end + 1;
+  }
+  EXPECT_EQ(scopes, (std::set<std::string>{"user:profile:read", "user:expenses:read", "user:expenses:write",
+                                           "user:bill_vendors:read", "user:bill_vendors:write",
+                                           "user:journal_entries:read"}))
+      << scope;
+
+  // The browser step: FreshBooks redirects to the registered HTTPS URI with code and state; the operator
+  // pastes that address.
+  http::HttpClient client;
+  http::HttpRequest req;
+  req.method = "GET";
+  req.url = url;
+  req.idempotent = true;
+  auto res = client.Send(req, http::RetryPolicy{});
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  ASSERT_EQ(res->status, 302) << res->body;
+  const std::string* location = res->Header("location");
+  ASSERT_NE(location, nullptr);
+  ASSERT_EQ(location->rfind(redirect + "?", 0), 0u) << *location;
+  auto done = flow->Mlc({"connect", "freshbooks", "--redirected-to", *location});
+  ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
+
+  auto r = flow->Mlc({"sync", kPipeline, "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_GT(Expenses(*flow, "succeeded"), 0);
+  EXPECT_EQ(Expenses(*flow, "failed"), 0);
   ExpectExactlyOnce(*flow);
 }
 

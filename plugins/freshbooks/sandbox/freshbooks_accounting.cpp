@@ -209,28 +209,39 @@ void FreshBooksEmulator::DefineResources() {
   expense.id_field = "expenseid";
   expense.noun = "Expense";
   expense.event = "expense";
-  expense.filters = {{"expenseid", FT::kInt}, {"categoryid", FT::kInt}, {"staffid", FT::kInt},
-                     {"clientid", FT::kInt},  {"projectid", FT::kInt},  {"vis_state", FT::kInt},
-                     {"date", FT::kDate},     {"updated", FT::kTime},   {"vendor", FT::kString},
-                     {"notes", FT::kString},  {"status", FT::kInt}};
+  // The filter table of FB-DOCS /api/expenses, exactly: Equals/In expenseid, clientid, staffid, profileid,
+  // categoryid, projectid; Between amount, date, updated (min inclusive, max exclusive). No notes or vendor
+  // filter is documented, so search[notes_like] and search[vendor] are refused (errno 1037). vis_state:
+  // "search[vis_state]=0" (FB-PY making_calls; FB-DOCS active_deleted), the equals form only.
+  expense.filters = {{"expenseid", FT::kInt, true, kOpEquals | kOpIn},
+                     {"clientid", FT::kInt, true, kOpEquals | kOpIn},
+                     {"staffid", FT::kInt, true, kOpEquals | kOpIn},
+                     {"profileid", FT::kInt, true, kOpEquals | kOpIn},
+                     {"categoryid", FT::kInt, true, kOpEquals | kOpIn},
+                     {"projectid", FT::kInt, true, kOpEquals | kOpIn},
+                     {"amount", FT::kMoney, true, kOpRange},
+                     {"date", FT::kDate, true, kOpRange},
+                     {"updated", FT::kTime, true, kOpRange},
+                     {"vis_state", FT::kInt, true, kOpEquals}};
+  expense.scope = "user:expenses";
   expense.store = &expenses_;
   expense.apply = [this](const nlohmann::json& in, const Record* ex, Record* out,
                          std::vector<FieldError>* e) { ApplyExpense(in, ex, out, e); };
   expense.render = [this](const Record& r, const Includes& inc) { return RenderExpense(r, inc); };
   expense.after_write = [this](const Record&, const Record& after, bool) { IndexExpense(after); };
   expense.flat = [](const Record& r) {
-    return nlohmann::json{{"id", r.id},
-                          {"expenseid", r.id},
-                          {"categoryid", r.data["categoryid"]},
-                          {"staffid", r.data["staffid"]},
-                          {"clientid", r.data["clientid"]},
-                          {"projectid", r.data["projectid"]},
-                          {"vis_state", r.vis_state},
-                          {"date", r.data["date"]},
-                          {"updated", UnixOf(r.updated)},
-                          {"vendor", r.data["vendor"]},
-                          {"notes", r.data["notes"]},
-                          {"status", r.data["status"]}};
+    return nlohmann::json{
+        {"id", r.id},
+        {"expenseid", r.id},
+        {"categoryid", r.data["categoryid"]},
+        {"staffid", r.data["staffid"]},
+        {"clientid", r.data["clientid"]},
+        {"projectid", r.data["projectid"]},
+        {"profileid", r.data["profileid"]},
+        {"amount", DecimalThousandths(r.data["amount"]["amount"].get<std::string>()).value_or(0)},
+        {"vis_state", r.vis_state},
+        {"date", r.data["date"]},
+        {"updated", UnixOf(r.updated)}};
   };
   resources_.push_back(expense);
 
@@ -242,18 +253,18 @@ void FreshBooksEmulator::DefineResources() {
   category.id_field = "categoryid";
   category.noun = "Category";
   category.writable = false;
-  category.filters = {{"categoryid", FT::kInt},  {"parentid", FT::kInt},    {"vis_state", FT::kInt},
-                      {"category", FT::kString}, {"updated_at", FT::kTime}, {"updated", FT::kTime}};
+  // FB-DOCS /api/expense_categories documents In categoryids and Equals parentid (plus boolean is_cogs /
+  // is_editable), no update-time filter, no sort and no updated_at field: none of those are served.
+  category.sortable = false;
+  category.filters = {{"categoryid", FT::kInt, true, kOpIn},
+                      {"parentid", FT::kInt, true, kOpEquals},
+                      {"vis_state", FT::kInt, true, kOpEquals}};
+  category.scope = "user:expenses";  // FB-DOCS /api/expense_categories: user:expenses:read
   category.store = &categories_;
   category.render = [this](const Record& r, const Includes&) { return RenderCategory(r, true); };
   category.flat = [](const Record& r) {
-    return nlohmann::json{{"id", r.id},
-                          {"categoryid", r.id},
-                          {"parentid", r.data["parentid"]},
-                          {"vis_state", r.vis_state},
-                          {"category", r.data["category"]},
-                          {"updated_at", UnixOf(r.updated)},
-                          {"updated", UnixOf(r.updated)}};
+    return nlohmann::json{
+        {"id", r.id}, {"categoryid", r.id}, {"parentid", r.data["parentid"]}, {"vis_state", r.vis_state}};
   };
   resources_.push_back(category);
 
@@ -266,11 +277,18 @@ void FreshBooksEmulator::DefineResources() {
   bill.noun = "Bill";
   bill.event = "bill";
   // Bill timestamps are UTC (FB-NODE parses created_at/updated_at of bills as UTC).
-  bill.filters = {
-      {"billid", FT::kInt},          {"vendorid", FT::kInt},          {"vis_state", FT::kInt},
-      {"status", FT::kString},       {"bill_number", FT::kString},    {"currency_code", FT::kString},
-      {"issue_date", FT::kDate},     {"due_date", FT::kDate},         {"updated_at", FT::kTime, false},
-      {"updated", FT::kTime, false}, {"created_at", FT::kTime, false}};
+  bill.filters = {{"billid", FT::kInt},
+                  {"vendorid", FT::kInt},
+                  {"vis_state", FT::kInt, true, kOpEquals},
+                  {"status", FT::kString},
+                  {"bill_number", FT::kString},
+                  {"currency_code", FT::kString},
+                  {"issue_date", FT::kDate},
+                  {"due_date", FT::kDate},
+                  {"updated_at", FT::kTime, false},
+                  {"updated", FT::kTime, false},
+                  {"created_at", FT::kTime, false}};
+  bill.scope = "user:bills";
   bill.store = &bills_;
   bill.apply = [this](const nlohmann::json& in, const Record* ex, Record* out, std::vector<FieldError>* e) {
     ApplyBill(in, ex, out, e);
@@ -303,9 +321,11 @@ void FreshBooksEmulator::DefineResources() {
   vendor.id_field = "vendorid";
   vendor.noun = "Vendor";
   vendor.event = "bill_vendor";
-  vendor.filters = {{"vendorid", FT::kInt},         {"vis_state", FT::kInt},   {"vendor_name", FT::kString},
-                    {"currency_code", FT::kString}, {"updated_at", FT::kTime}, {"updated", FT::kTime},
+  vendor.filters = {{"vendorid", FT::kInt},       {"vis_state", FT::kInt, true, kOpEquals},
+                    {"vendor_name", FT::kString}, {"currency_code", FT::kString},
+                    {"updated_at", FT::kTime},    {"updated", FT::kTime},
                     {"created_at", FT::kTime}};
+  vendor.scope = "user:bill_vendors";
   vendor.store = &vendors_;
   vendor.apply = [this](const nlohmann::json& in, const Record* ex, Record* out, std::vector<FieldError>* e) {
     ApplyVendor(in, ex, out, e);
@@ -330,8 +350,11 @@ void FreshBooksEmulator::DefineResources() {
   bill_payment.object = "bill_payment";
   bill_payment.id_field = "bill_paymentid";
   bill_payment.noun = "Bill payment";
-  bill_payment.filters = {
-      {"billid", FT::kInt}, {"vis_state", FT::kInt}, {"paid_date", FT::kDate}, {"payment_type", FT::kString}};
+  bill_payment.filters = {{"billid", FT::kInt},
+                          {"vis_state", FT::kInt, true, kOpEquals},
+                          {"paid_date", FT::kDate},
+                          {"payment_type", FT::kString}};
+  bill_payment.scope = "user:bill_payments";
   bill_payment.store = &bill_payments_;
   bill_payment.apply = [this](const nlohmann::json& in, const Record* ex, Record* out,
                               std::vector<FieldError>* e) { ApplyBillPayment(in, ex, out, e); };
@@ -364,8 +387,10 @@ void FreshBooksEmulator::DefineResources() {
   payment.id_field = "paymentid";
   payment.noun = "Payment";
   payment.event = "payment";
-  payment.filters = {{"invoiceid", FT::kInt}, {"clientid", FT::kInt}, {"vis_state", FT::kInt},
-                     {"date", FT::kDate},     {"updated", FT::kTime}, {"type", FT::kString}};
+  payment.filters = {
+      {"invoiceid", FT::kInt}, {"clientid", FT::kInt}, {"vis_state", FT::kInt, true, kOpEquals},
+      {"date", FT::kDate},     {"updated", FT::kTime}, {"type", FT::kString}};
+  payment.scope = "user:payments";
   payment.store = &payments_;
   payment.apply = [this](const nlohmann::json& in, const Record* ex, Record* out,
                          std::vector<FieldError>* e) { ApplyPayment(in, ex, out, e); };
@@ -385,26 +410,31 @@ void FreshBooksEmulator::DefineResources() {
 void FreshBooksEmulator::InstallResource(Router& router, const ResourceDef& def) {
   const std::string base = "/accounting/account/{account_id}/" + def.path;
   const ResourceDef* d = &def;  // resources_ is not resized after Install
-  router.Add("GET", base, Guard(Family::kAccounting, [this, d](Request& r, const TokenGrant&) {
-               return ListResource(*d, r);
-             }));
-  router.Add("GET", base + "/{id}", Guard(Family::kAccounting, [this, d](Request& r, const TokenGrant&) {
-               return GetResource(*d, r);
-             }));
+  const std::string read = def.scope + ":read", write = def.scope + ":write";
+  router.Add("GET", base,
+             Guard(
+                 Family::kAccounting,
+                 [this, d](Request& r, const TokenGrant&) { return ListResource(*d, r); }, read));
+  router.Add("GET", base + "/{id}",
+             Guard(
+                 Family::kAccounting, [this, d](Request& r, const TokenGrant&) { return GetResource(*d, r); },
+                 read));
   if (!def.writable) return;
-  router.Add("POST", base, Guard(Family::kAccounting, [this, d](Request& r, const TokenGrant&) {
-               return CreateResource(*d, r);
-             }));
-  router.Add("PUT", base + "/{id}", Guard(Family::kAccounting, [this, d](Request& r, const TokenGrant&) {
-               return UpdateResource(*d, r);
-             }));
+  router.Add("POST", base,
+             Guard(
+                 Family::kAccounting,
+                 [this, d](Request& r, const TokenGrant&) { return CreateResource(*d, r); }, write));
+  router.Add("PUT", base + "/{id}",
+             Guard(
+                 Family::kAccounting,
+                 [this, d](Request& r, const TokenGrant&) { return UpdateResource(*d, r); }, write));
 }
 
 // ------------------------------------------------------------------------------------------------------
 // Lists: paging, search and sort (FB-DOCS /api/parameters).
 
 bool FreshBooksEmulator::ParseListParams(const Request& req, const std::vector<FilterField>& fields,
-                                         const std::string& object, ListParams* out,
+                                         const std::string& object, bool sortable, ListParams* out,
                                          std::vector<FieldError>* errors, int* status) const {
   *status = 400;
   auto error = [&](int code, const std::string& field, const std::string& message, const std::string& value) {
@@ -440,7 +470,10 @@ bool FreshBooksEmulator::ParseListParams(const Request& req, const std::vector<F
         field.resize(field.size() - 5);
         desc = true;
       }
-      if (field != "id" && !find_field(field)) {
+      if (!sortable) {
+        // The resource's page documents no sort parameter.
+        error(kErrInvalidValue, "sort", "Cannot sort by '" + value + "'.", value);
+      } else if (field != "id" && !find_field(field)) {
         error(kErrInvalidValue, "sort", "Cannot sort by '" + value + "'.", value);
       } else {
         out->sort_field = field;
@@ -481,13 +514,23 @@ bool FreshBooksEmulator::ParseListParams(const Request& req, const std::vector<F
         op = ListParams::Op::kIn;
       }
       if (field && list_form && op == ListParams::Op::kEquals) op = ListParams::Op::kIn;
+      if (field) {
+        const int bit = op == ListParams::Op::kEquals ? kOpEquals
+                        : op == ListParams::Op::kIn   ? kOpIn
+                        : op == ListParams::Op::kLike ? kOpLike
+                        : op == ListParams::Op::kMin  ? kOpMin
+                                                      : kOpMax;
+        // Only the forms the resource's filter table documents (e.g. search[vis_state]=N, never
+        // search[vis_states][]).
+        if ((field->ops & bit) == 0) field = nullptr;
+      }
       if (!field) {
         // [UNCONFIRMED] FreshBooks' behaviour for unknown filters; rejecting makes a typo loud.
         error(kErrFilterScalar, name, "Unknown filter '" + name + "'.", value);
         continue;
       }
       const bool range = op == ListParams::Op::kMin || op == ListParams::Op::kMax;
-      if ((range && field->type == FilterType::kString) ||
+      if ((range && field->type == FilterType::kString) || (!range && field->type == FilterType::kMoney) ||
           (op == ListParams::Op::kLike && field->type != FilterType::kString)) {
         error(kErrFilterScalar, name, "Filter '" + name + "' is not supported.", value);
         continue;
@@ -504,6 +547,15 @@ bool FreshBooksEmulator::ParseListParams(const Request& req, const std::vector<F
         case FilterType::kString:
           v = value;
           break;
+        case FilterType::kMoney: {
+          auto t = DecimalThousandths(value);
+          if (!t) {
+            error(kErrFilterNumber, name, "Filter " + name + " must be a number.", value);
+            continue;
+          }
+          v = *t;
+          break;
+        }
         case FilterType::kDate:
           if (!ParseCivilDate(value)) {
             error(kErrFilterDate, name, "Filter " + name + " must be a date formatted YYYY-MM-DD.", value);
@@ -583,11 +635,12 @@ bool FreshBooksEmulator::MatchesList(const ListParams& params, const nlohmann::j
 Response FreshBooksEmulator::PagedList(const Request& req, const std::string& list_key,
                                        const std::string& object, const std::vector<FilterField>& fields,
                                        const std::vector<nlohmann::json>& flats,
-                                       const std::function<nlohmann::json(size_t index)>& render) {
+                                       const std::function<nlohmann::json(size_t index)>& render,
+                                       bool sortable) {
   ListParams params;
   std::vector<FieldError> errors;
   int status = 400;
-  if (!ParseListParams(req, fields, object, &params, &errors, &status))
+  if (!ParseListParams(req, fields, object, sortable, &params, &errors, &status))
     return AccountingErrors(status, errors);
   std::vector<size_t> picked;
   for (size_t i = 0; i < flats.size(); ++i) {
@@ -601,6 +654,19 @@ Response FreshBooksEmulator::PagedList(const Request& req, const std::string& li
     if (va != vb) return params.sort_desc ? vb < va : va < vb;
     return flats[a]["id"] < flats[b]["id"];  // ties keep a stable id order so pages never overlap
   });
+  if (settings_.shuffled_lists) {
+    // FreshBooks documents neither a default order nor which fields a list sorts by: in this mode every
+    // list comes in a fixed permutation (a hash of the id, the same for every page), whatever sort= says.
+    auto scramble = [](const nlohmann::json& id) {
+      uint64_t x = id.is_number_integer() ? static_cast<uint64_t>(id.get<int64_t>()) : 0;
+      x ^= 0x9E3779B97F4A7C15ull;
+      x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+      x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+      return x ^ (x >> 31);
+    };
+    std::stable_sort(picked.begin(), picked.end(),
+                     [&](size_t a, size_t b) { return scramble(flats[a]["id"]) < scramble(flats[b]["id"]); });
+  }
   const int64_t total = static_cast<int64_t>(picked.size());
   const int64_t pages = (total + params.per_page - 1) / params.per_page;
   nlohmann::json items = nlohmann::json::array();
@@ -629,8 +695,9 @@ Response FreshBooksEmulator::ListResource(const ResourceDef& def, Request& req) 
     records.push_back(&r);
     flats.push_back(def.flat(r));
   }
-  return PagedList(req, def.list, def.object, def.filters, flats,
-                   [&](size_t i) { return def.render(*records[i], inc); });
+  return PagedList(
+      req, def.list, def.object, def.filters, flats, [&](size_t i) { return def.render(*records[i], inc); },
+      def.sortable);
 }
 
 Response FreshBooksEmulator::GetResource(const ResourceDef& def, Request& req) {
@@ -792,8 +859,12 @@ void FreshBooksEmulator::ApplyExpense(const nlohmann::json& in, const Record* ex
   } else if (create || f.Has("categoryid")) {
     f.Required("categoryid");
   }
+  // Every documented create sends staffid (FB-POSTMAN "Create Expense with Receipt": "staffid": 1) and the
+  // older API marked it required; nothing documents a default, so a create without it is refused.
   if (f.Has("staffid") || create) {
-    if (f.Present("staffid")) {
+    if (!f.Present("staffid")) {
+      f.Required("staffid");
+    } else {
       if (auto id = f.Id("staffid", true)) {
         if (*id != identity_.user_id) {
           f.Error(kErrUnknownResource, "staffid", "Staff not found.", f.Raw("staffid"));
@@ -1283,6 +1354,10 @@ void FreshBooksEmulator::ApplyVendor(const nlohmann::json& in, const Record* exi
       d["primary_contact_email"] = *v;
     }
   }
+  // The documented create (FB-POSTMAN "Add Vendor") sends currency_code and language; no default is
+  // documented, so a create without them is refused rather than guessed.
+  if (create && !f.Present("language")) f.Required("language");
+  if (create && !f.Present("currency_code")) f.Required("currency_code");
   if (auto v = f.Text("language", 8)) d["language"] = v->is_null() ? nlohmann::json("en") : *v;
   if (f.Present("currency_code")) {
     const nlohmann::json& c = f.Raw("currency_code");

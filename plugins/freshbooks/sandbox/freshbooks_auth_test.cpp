@@ -79,6 +79,33 @@ TEST_F(FreshBooksAuthTest, AuthorizationCodeFlowWithRedirectAndExchange) {
   EXPECT_EQ(again.Json()->value("error", ""), "invalid_grant");
 }
 
+// Issue 13 item 1: each resource needs the scopes FB-DOCS lists for it; a token granted without them is
+// refused with 403 (the chart of accounts is under user:journal_entries:read).
+TEST_F(FreshBooksAuthTest, EndpointsEnforceTheirScopes) {
+  Start(10);
+  const std::string code = Authorize();  // user:profile:read user:expenses:write
+  HttpResponse r = PostForm(TokenForm("authorization_code", "code", code));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string token = r.Json()->value("access_token", "");
+  auto call = [&](const std::string& method, const std::string& path, const std::string& body = "") {
+    return Call(method, path, body,
+                {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}, false);
+  };
+  EXPECT_EQ(MeStatus(token), 200);
+  HttpResponse accounts = call("GET", Acct("journal_entry_accounts/journal_entry_accounts"));
+  EXPECT_EQ(accounts.status, 403) << accounts.body;
+  EXPECT_EQ(FirstError(accounts)["errno"], 1003);
+  EXPECT_NE(accounts.body.find("user:journal_entries:read"), std::string::npos);
+  EXPECT_EQ(call("GET", Acct("expenses/expenses")).status, 403);
+  EXPECT_EQ(call("GET", Acct("expenses/categories")).status, 403);
+  EXPECT_EQ(call("GET", Acct("bills/bills")).status, 403);
+  EXPECT_EQ(call("GET", Acct("bill_vendors/bill_vendors")).status, 403);
+  // Writing expenses is what this token may do.
+  EXPECT_EQ(call("POST", Acct("expenses/expenses"), ValidExpense().dump()).status, 200);
+  // The announced token has every scope a spend sync uses.
+  EXPECT_EQ(Call("GET", Acct("journal_entry_accounts/journal_entry_accounts")).status, 200);
+}
+
 TEST_F(FreshBooksAuthTest, TokenEndpointTakesJsonAndMultipartBodies) {
   Start();
   nlohmann::json body = {{"client_id", creds_["client_id"]},
@@ -267,6 +294,13 @@ TEST_F(FreshBooksAuthTest, RejectsBadVendorOptions) {
   options.vendor = {{"no_such_option", true}};
   EXPECT_FALSE(SandboxServer::Start(MakeFreshBooksEmulator(options), options).ok());
   options.vendor = {{"redirect_uris", {"https://x.example/cb?a=1"}}};
+  EXPECT_FALSE(SandboxServer::Start(MakeFreshBooksEmulator(options), options).ok());
+  // Issue 13 item 3: FreshBooks registers HTTPS redirect URIs only (FB-DOCS authentication).
+  options.vendor = {{"redirect_uris", {"http://127.0.0.1:8765/oauth/callback"}}};
+  EXPECT_FALSE(SandboxServer::Start(MakeFreshBooksEmulator(options), options).ok());
+  options.vendor = {{"redirect_uris", {"https://127.0.0.1:8765/oauth/callback"}}};
+  EXPECT_TRUE(SandboxServer::Start(MakeFreshBooksEmulator(options), options).ok());
+  options.vendor = {{"list_order", "random"}};
   EXPECT_FALSE(SandboxServer::Start(MakeFreshBooksEmulator(options), options).ok());
 }
 

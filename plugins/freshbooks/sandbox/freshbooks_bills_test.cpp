@@ -95,6 +95,15 @@ TEST_F(FreshBooksBillsTest, VendorsReplayThePostmanCapture) {
   HttpResponse missing = CallJson("POST", Acct("bill_vendors/bill_vendors"), bad);
   EXPECT_EQ(missing.status, 422);
   EXPECT_EQ(FirstError(missing)["field"], "vendor_name");
+  // Issue 13 item 14: the documented create sends currency_code and language; without them it is refused.
+  for (const char* field : {"currency_code", "language"}) {
+    bad = IkeaVendor();
+    bad["bill_vendor"].erase(field);
+    HttpResponse r = CallJson("POST", Acct("bill_vendors/bill_vendors"), bad);
+    EXPECT_EQ(r.status, 422) << field;
+    EXPECT_EQ(FirstError(r)["field"], field);
+    EXPECT_EQ(FirstError(r)["errno"], 1001);
+  }
   bad = IkeaVendor();
   bad["bill_vendor"]["primary_contact_email"] = "not-an-email";
   EXPECT_EQ(FirstError(CallJson("POST", Acct("bill_vendors/bill_vendors"), bad))["errno"], 1004);

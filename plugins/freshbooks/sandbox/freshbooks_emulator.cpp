@@ -32,7 +32,8 @@ Result<Settings> Settings::FromJson(const nlohmann::json& options) {
   if (options.is_null()) return s;
   if (!options.is_object()) return Status::Invalid("freshbooks options must be a JSON object");
   static const std::set<std::string> kKnown = {"redirect_uris",      "rate_limit",        "validation_status",
-                                               "token_error_status", "sign_verification", "seed_start_date"};
+                                               "token_error_status", "sign_verification", "seed_start_date",
+                                               "list_order"};
   for (const auto& [key, value] : options.items()) {
     if (!kKnown.count(key)) return Status::Invalid("unknown freshbooks option '" + key + "'");
   }
@@ -46,6 +47,11 @@ Result<Settings> Settings::FromJson(const nlohmann::json& options) {
       // FB-DOCS: redirect URIs cannot carry query strings (state goes in the state parameter instead).
       if (u.get<std::string>().find('?') != std::string::npos) {
         return Status::Invalid("redirect_uris cannot contain query strings");
+      }
+      // FB-DOCS authentication: redirect URIs must be HTTPS (a loopback listener needs a TLS front or the
+      // paste-the-code path; see the operator guide).
+      if (u.get<std::string>().rfind("https://", 0) != 0) {
+        return Status::Invalid("redirect_uris must be https:// URLs (FreshBooks requires HTTPS)");
       }
       s.redirect_uris.push_back(u.get<std::string>());
     }
@@ -79,6 +85,10 @@ Result<Settings> Settings::FromJson(const nlohmann::json& options) {
     if (!it->is_string() || !ParseCivilDate(it->get<std::string>()))
       return Status::Invalid("seed_start_date must be YYYY-MM-DD");
     s.seed_start_date = it->get<std::string>();
+  }
+  if (auto it = options.find("list_order"); it != options.end()) {
+    if (*it != "id" && *it != "shuffled") return Status::Invalid("list_order must be \"id\" or \"shuffled\"");
+    s.shuffled_lists = *it == "shuffled";
   }
   return s;
 }
@@ -160,13 +170,19 @@ Status FreshBooksEmulator::Install(Router& router, EmulatorContext& ctx) {
   router.Add("POST", "/auth/oauth/token", [this](Request& r) { return HandleToken(r); });
   router.Add("POST", "/auth/oauth/revoke", [this](Request& r) { return oauth_->HandleRevoke(r); });
   router.Add("GET", "/auth/api/v1/users/me",
-             Guard(Family::kAuth, [this](Request& r, const TokenGrant& g) { return HandleMe(r, g); }));
+             Guard(
+                 Family::kAuth, [this](Request& r, const TokenGrant& g) { return HandleMe(r, g); },
+                 // "user:profile:read is added to all new apps by default" (FB-DOCS /api/scopes).
+                 "user:profile:read"));
 
   DefineResources();
   for (const auto& def : resources_) InstallResource(router, def);
-  router.Add("GET", "/accounting/account/{account_id}/journal_entry_accounts/journal_entry_accounts",
-             Guard(Family::kAccounting,
-                   [this](Request& r, const TokenGrant&) { return ListJournalEntryAccounts(r); }));
+  router.Add(
+      "GET", "/accounting/account/{account_id}/journal_entry_accounts/journal_entry_accounts",
+      Guard(
+          Family::kAccounting, [this](Request& r, const TokenGrant&) { return ListJournalEntryAccounts(r); },
+          // The chart of accounts is read under the journal_entries object (FB-DOCS /api/scopes).
+          "user:journal_entries:read"));
   InstallLedger(router);
   InstallUploads(router);
   InstallCallbacks(router);
@@ -197,8 +213,21 @@ Response FreshBooksEmulator::HandleToken(Request& req) {
   return oauth_->HandleToken(req);
 }
 
-Handler FreshBooksEmulator::Guard(Family family, AuthedHandler handler) {
-  return [this, family, handler = std::move(handler)](Request& req) -> Response {
+namespace {
+bool GrantHasScope(const std::string& granted, const std::string& scope) {
+  size_t start = 0;
+  while (start <= granted.size()) {
+    size_t end = granted.find_first_of(" +", start);
+    if (end == std::string::npos) end = granted.size();
+    if (granted.compare(start, end - start, scope) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+}  // namespace
+
+Handler FreshBooksEmulator::Guard(Family family, AuthedHandler handler, std::string scope) {
+  return [this, family, handler = std::move(handler), scope = std::move(scope)](Request& req) -> Response {
     const auto token = req.BearerToken();
     if (!token) return Unauthenticated(family, TokenState::kUnknown, false);
     const TokenCheck check = oauth_->CheckAccessToken(*token);
@@ -228,6 +257,16 @@ Handler FreshBooksEmulator::Guard(Family family, AuthedHandler handler) {
       }
     } else if (req.params.count("business_uuid") && business != identity_.business_uuid) {
       res = LedgerError(403, {{"", "You do not have permission to perform this action."}});
+    } else if (!scope.empty() && !GrantHasScope(check.grant.scope, scope)) {
+      // The token was granted without the scope this resource documents. [UNCONFIRMED body: the legacy
+      // AccessDenied (1003) shape with HTTP 403]
+      if (family == Family::kAuth) {
+        res = AuthError(403, "insufficient_scope", "This action requires the scope " + scope + ".");
+      } else {
+        res = AccountingErrors(
+            403, {FieldError{kErrAccessDenied, "scope", "This action requires the scope " + scope + ".",
+                             "scope", nlohmann::json(scope)}});
+      }
     } else {
       res = handler(req, check.grant);
     }

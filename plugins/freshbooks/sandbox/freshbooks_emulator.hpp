@@ -28,14 +28,16 @@
 //   400 invalid_grant (option "token_error_status"); a path account_id other than the caller's answers 403
 //   errno 1003 (AccessDenied); rate limit 600 requests / 60 s per user and app (option "rate_limit") with
 //   429 + Retry-After + X-RateLimit-*; the verification POST carries name=callback.verify and is unsigned
-//   (option "sign_verification"); unknown search filters are rejected (1037) rather than ignored; lists are
-//   ordered by id ascending unless sort= is given; expense notes are searchable with search[notes_like]
-//   (the documented generic `_like` filter; FreshBooks documents no notes-specific filter).
+//   (option "sign_verification"); search filters and forms a resource does not document are rejected (1037)
+//   rather than ignored (expenses and categories serve exactly their published filter tables: no
+//   search[notes_like], no search[vis_states][], no sort or update filter on categories); lists are ordered
+//   by id ascending unless sort= is given, or in a fixed shuffled order (option "list_order": "shuffled")
+//   since FreshBooks documents no default order.
 //
 // Vendor options (mlc-sandbox --options, every field optional):
 //   {"redirect_uris": ["https://localhost/mlc/oauth/callback"], "rate_limit": {"limit": 600, "window_s": 60},
 //    "validation_status": 422, "token_error_status": 400, "sign_verification": false,
-//    "seed_start_date": "2025-01-01"}
+//    "seed_start_date": "2025-01-01", "list_order": "id"}
 // Control (POST /_sandbox/events): {"type": "expense.create|update|delete", "bill.create|update|delete",
 //   "bill_vendor.create|update|delete", "payment.create", "count": N} makes N such changes and delivers the
 //   events; {"type": "errors_with_http_200", "count": N} answers the next N accounting errors with HTTP 200

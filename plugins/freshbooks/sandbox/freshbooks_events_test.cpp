@@ -118,8 +118,9 @@ TEST_F(FreshBooksEventsTest, ApiWritesEmitEventsAndParentNamesSubscribeToChildre
   Start(10);
   const std::string verifier = RegisterVerified("bill_vendor");
   RegisterVerified("expense");
-  auto v = Result(CallJson("POST", Acct("bill_vendors/bill_vendors"),
-                           {{"bill_vendor", {{"vendor_name", "Acme Props"}}}}));
+  auto v = Result(CallJson(
+      "POST", Acct("bill_vendors/bill_vendors"),
+      {{"bill_vendor", {{"vendor_name", "Acme Props"}, {"currency_code", "USD"}, {"language", "en"}}}}));
   const std::string id = std::to_string(v["bill_vendor"]["vendorid"].get<int64_t>());
   CallJson("PUT", Acct("bill_vendors/bill_vendors/" + id), {{"bill_vendor", {{"phone", "4155550101"}}}});
   auto e = Result(CallJson("POST", Acct("expenses/expenses"), ValidExpense()))["expense"];

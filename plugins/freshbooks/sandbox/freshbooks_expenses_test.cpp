@@ -151,6 +151,10 @@ TEST_F(FreshBooksExpensesTest, BadInputIsRejectedInTheLegacyErrorShape) {
   EXPECT_EQ(Rejected(with("categoryid", "abc"))["errno"], 1015);
   EXPECT_EQ(Rejected(with("date", "24/04/2025"))["errno"], 1033);
   EXPECT_EQ(Rejected(with("staffid", 77))["errno"], 1012);
+  // Issue 13 item 4: every documented create sends staffid (FB-POSTMAN); a create without it is refused.
+  e = Rejected(without("staffid"));
+  EXPECT_EQ(e["errno"], 1001);
+  EXPECT_EQ(e["field"], "staffid");
   EXPECT_EQ(Rejected(with("notes", 42))["errno"], 1004);
   EXPECT_EQ(Rejected(with("attachment", {{"jwt", "no.such.jwt"}, {"media_type", "image/png"}}))["errno"],
             1012);
@@ -271,15 +275,59 @@ TEST_F(FreshBooksExpensesTest, SoftDeleteViaVisStateHidesFromDefaultLists) {
       422);
 }
 
-TEST_F(FreshBooksExpensesTest, SearchByNotesUpdatedDateAndCategory) {
+// Issue 13 items 7 and 8: FB-DOCS /api/expenses documents no notes (or vendor) filter, and vis_state only
+// as search[vis_state]=N: the undocumented forms are refused (errno 1037) instead of answered.
+TEST_F(FreshBooksExpensesTest, UndocumentedFiltersAreRefused) {
+  Start(10);
+  for (const std::string q :
+       {"search%5Bnotes_like%5D=mlc%3Ak", "search[notes_like]=x", "search[vendor]=Figma",
+        "search[vendor_like]=Fig", "search[vis_states][]=0&search[vis_states][]=1", "search[amount]=1.00",
+        "search[status]=0"}) {
+    HttpResponse r = Call("GET", Acct("expenses/expenses?" + q));
+    EXPECT_EQ(r.status, 400) << q << ": " << r.body;
+    EXPECT_EQ(FirstError(r)["errno"], 1037) << q;
+  }
+  EXPECT_EQ(Call("GET", Acct("expenses/categories?sort=updated_at_asc")).status, 400);
+  EXPECT_EQ(Call("GET", Acct("expenses/categories?search[updated_at_min]=2025-01-01")).status, 400);
+  EXPECT_EQ(Call("GET", Acct("expenses/categories?search[updated_min]=2025-01-01")).status, 400);
+  EXPECT_EQ(Call("GET", Acct("bills/bills?search[vis_states][]=0")).status, 400);
+  EXPECT_EQ(Call("GET", Acct("bill_vendors/bill_vendors?search[vis_states][]=0")).status, 400);
+  EXPECT_EQ(Call("GET", Acct("bill_payments/bill_payments?search[vis_states][]=0")).status, 400);
+}
+
+TEST_F(FreshBooksExpensesTest, AmountAndDateBetweensNarrowToOneDayAndAmount) {
   Start(40);
   const std::string marker = "mlc:job:4f1c2e";
-  auto e = CreateExpense(ValidExpense("Brex card spend [" + marker + "]"));
-  auto hits = Result(Call("GET", Acct("expenses/expenses?search%5Bnotes_like%5D=" + UrlEncode(marker))));
-  ASSERT_EQ(hits["total"], 1);
-  EXPECT_EQ(hits["expenses"][0]["id"], e["id"]);
-  EXPECT_EQ(Result(Call("GET", Acct("expenses/expenses?search[notes_like]=MLC%3AJOB%3A4F1C2E")))["total"], 1);
-  EXPECT_EQ(Result(Call("GET", Acct("expenses/expenses?search[notes_like]=no-such-marker")))["total"], 0);
+  auto e = CreateExpense(ValidExpense("Brex card spend\n" + marker));
+  const std::string narrow =
+      "search[date_min]=2025-04-24&search[date_max]=2025-04-25&search[amount_min]=79.73&search[amount_max]="
+      "79.74";
+  auto hits = Result(Call("GET", Acct("expenses/expenses?" + narrow)));
+  ASSERT_GE(hits["total"].get<int>(), 1);
+  bool found = false;
+  for (const auto& x : hits["expenses"]) {
+    EXPECT_EQ(x["date"], "2025-04-24");
+    EXPECT_EQ(x["amount"]["amount"], "79.73");
+    found = found || x["id"] == e["id"];
+  }
+  EXPECT_TRUE(found);
+  // amount_max is exclusive ("amount less than parameter").
+  EXPECT_EQ(
+      Result(Call("GET", Acct("expenses/expenses?search[date_min]=2025-04-24&search[date_max]=2025-04-25&"
+                              "search[amount_min]=79.72&search[amount_max]=79.73")))["total"],
+      0);
+  EXPECT_EQ(Call("GET", Acct("expenses/expenses?search[amount_min]=abc")).status, 400);
+  // Deleted expenses: only with search[vis_state]=1.
+  CallJson("PUT", Acct("expenses/expenses/" + e["id"].dump()), {{"expense", {{"vis_state", 1}}}});
+  EXPECT_EQ(Result(Call("GET", Acct("expenses/expenses?" + narrow)))["total"], hits["total"].get<int>() - 1);
+  auto deleted = Result(Call("GET", Acct("expenses/expenses?search[vis_state]=1&" + narrow)));
+  ASSERT_EQ(deleted["total"], 1);
+  EXPECT_EQ(deleted["expenses"][0]["id"], e["id"]);
+}
+
+TEST_F(FreshBooksExpensesTest, SearchByUpdatedDateAndCategory) {
+  Start(40);
+  auto e = CreateExpense(ValidExpense("Brex card spend"));
 
   // updated_min is inclusive, updated_max exclusive; dates read in US/Eastern like the field.
   const std::string updated = e["updated"];
@@ -354,9 +402,13 @@ TEST_F(FreshBooksExpensesTest, CommitThenDropLeavesExactlyOneExpense) {
   int with_marker = 0;
   for (const auto& e : Objects("expenses")) with_marker += e["notes"] == marker ? 1 : 0;
   EXPECT_EQ(with_marker, 1);
-  // The lookup a connector does before retrying finds it.
-  EXPECT_EQ(Result(Call("GET", Acct("expenses/expenses?search[notes_like]=" + UrlEncode(marker))))["total"],
-            1);
+  // The lookup a connector does before retrying finds it (by day and amount, then the notes).
+  const nlohmann::json narrowed =
+      Result(Call("GET", Acct("expenses/expenses?per_page=100&search[date_min]=2025-04-24&search[date_max]="
+                              "2025-04-25&search[amount_min]=79.73&search[amount_max]=79.74")));
+  int listed = 0;
+  for (const auto& x : narrowed["expenses"]) listed += x["notes"] == marker ? 1 : 0;
+  EXPECT_EQ(listed, 1);
   EXPECT_EQ(Control("GET", "/_sandbox/stats")["faults"]["commit_then_drop"], 1);
 }
 

@@ -319,6 +319,26 @@ std::string SniffMediaType(std::string_view b) {
   return {};
 }
 
+std::optional<int64_t> DecimalThousandths(std::string_view text) {
+  const size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  if (whole.empty() || whole.size() > 12 || frac.size() > 3 ||
+      (dot != std::string_view::npos && frac.empty()))
+    return std::nullopt;
+  int64_t v = 0;
+  for (char c : whole) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    const char c = i < frac.size() ? frac[i] : '0';
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
   if (needle.empty()) return true;
   if (needle.size() > haystack.size()) return false;

@@ -62,6 +62,10 @@ struct Settings {
   int token_error_status = 400;
   bool sign_verification = false;
   std::string seed_start_date = "2025-01-01";
+  // The order lists come in when no sort is asked for. FreshBooks documents none, so "shuffled" (a fixed
+  // permutation that is neither id nor update order, stable across pages) lets a test prove that a client
+  // does not depend on one. "id": ascending ids.
+  bool shuffled_lists = false;
 
   static Result<Settings> FromJson(const nlohmann::json& options);
 };
@@ -156,11 +160,23 @@ inline constexpr std::string_view kDefaultScope =
 
 // Filterable/sortable fields of a list (FB-DOCS /api/parameters: search[f], search[fs][], search[f_like],
 // search[f_min], search[f_max]).
-enum class FilterType { kInt, kString, kDate, kTime };
+// kMoney: a decimal amount ("79.73"), compared in thousandths of the unit.
+enum class FilterType { kInt, kString, kDate, kTime, kMoney };
+// The search forms a filter accepts (bit set). Resources whose filter table FreshBooks publishes list
+// exactly what it documents; anything else answers errno 1037, so a client cannot lean on a form the
+// vendor never promised.
+inline constexpr int kOpEquals = 1;  // search[f]=v
+inline constexpr int kOpIn = 2;      // search[fs][]=v1&search[fs][]=v2
+inline constexpr int kOpLike = 4;    // search[f_like]=v
+inline constexpr int kOpMin = 8;     // search[f_min]=v
+inline constexpr int kOpMax = 16;    // search[f_max]=v
+inline constexpr int kOpRange = kOpMin | kOpMax;
+inline constexpr int kOpAll = kOpEquals | kOpIn | kOpLike | kOpMin | kOpMax;
 struct FilterField {
   std::string name;
   FilterType type;
   bool eastern = true;  // kTime: how zone-less input is read (bills are UTC)
+  int ops = kOpAll;     // the forms accepted (for the field's type)
 };
 
 struct ListParams {
@@ -190,7 +206,9 @@ struct ResourceDef {
   std::string id_field;  // error "field" for an unknown id: "expenseid"
   std::string noun;      // "Expense" in "Expense not found."
   std::string event;     // event prefix ("expense"); empty: none
+  std::string scope;  // "user:expenses": lists and gets need <scope>:read, creates and updates <scope>:write
   bool writable = true;
+  bool sortable = true;  // false: FreshBooks documents no sort for the list, so sort= is refused
   std::vector<FilterField> filters;
   std::map<int64_t, Record>* store = nullptr;
   // Validates `in` and writes accepted fields into `out` (a copy of `existing`, or a blank record when
@@ -224,7 +242,9 @@ class FreshBooksEmulator final : public Emulator {
   using AuthedHandler = std::function<Response(Request&, const TokenGrant&)>;
 
   // ---- freshbooks_emulator.cpp: wiring, auth, identity, errors, control.
-  Handler Guard(Family family, AuthedHandler handler);
+  // Authenticates, rate-limits and checks the path's account; with `scope`, a token granted without it is
+  // refused with 403 (FB-DOCS /api/scopes: each resource names the scopes it needs).
+  Handler Guard(Family family, AuthedHandler handler, std::string scope = {});
   Response HandleToken(Request& req);
   Response HandleMe(Request& req, const TokenGrant& grant);
   void IssueReadyTokens();
@@ -255,12 +275,12 @@ class FreshBooksEmulator final : public Emulator {
   Response ListJournalEntryAccounts(Request& req);
   // Parses page/per_page/search/sort; false with `errors` filled on bad input.
   bool ParseListParams(const Request& req, const std::vector<FilterField>& fields, const std::string& object,
-                       ListParams* out, std::vector<FieldError>* errors, int* status) const;
+                       bool sortable, ListParams* out, std::vector<FieldError>* errors, int* status) const;
   static bool MatchesList(const ListParams& params, const nlohmann::json& flat);
   // {"response": {"result": {<list_key>: items page, "page", "pages", "per_page", "total"}}} or an error.
   Response PagedList(const Request& req, const std::string& list_key, const std::string& object,
                      const std::vector<FilterField>& fields, const std::vector<nlohmann::json>& flats,
-                     const std::function<nlohmann::json(size_t index)>& render);
+                     const std::function<nlohmann::json(size_t index)>& render, bool sortable = true);
 
   void ApplyExpense(const nlohmann::json& in, const Record* existing, Record* out,
                     std::vector<FieldError>* errors);
@@ -383,6 +403,8 @@ std::string RandomUuid(SeededRng& rng);
 std::string Base64Url(std::string_view bytes);
 // Guesses a media type from the first bytes (PNG, JPEG, GIF, PDF, WebP, HEIC); empty when unknown.
 std::string SniffMediaType(std::string_view bytes);
+// A non-negative decimal amount ("79.73", "125") in thousandths of the unit; nullopt when not one.
+std::optional<int64_t> DecimalThousandths(std::string_view text);
 // Case-insensitive substring test (ASCII).
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -44,7 +45,8 @@ MLC_PLUGIN_MANIFEST(R"json({
     "authorize_url": "{auth_url}/oauth/authorize",
     "token_url": "{base_url}/auth/oauth/token",
     "scopes": ["user:profile:read", "user:expenses:read", "user:expenses:write", "user:bills:read",
-               "user:bill_vendors:read", "user:bill_vendors:write", "user:bill_payments:read"],
+               "user:bill_vendors:read", "user:bill_vendors:write", "user:bill_payments:read",
+               "user:journal_entries:read"],
     "refresh_rotates": true,
     "refresh_margin_s": 300,
     "secret_fields": ["client_id", "client_secret", "refresh_token"]
@@ -55,19 +57,26 @@ MLC_PLUGIN_MANIFEST(R"json({
                     "reset": "X-RateLimit-Reset", "reset_kind": "epoch"},
   "streams": [
     {"name": "bills", "object": "bill", "cursor": "opaque", "incremental": true,
-     "description": "Bills in update order (search[updated_min], sort=updated_asc); soft-deleted bills come as status void."},
+     "scopes": ["user:bills:read"],
+     "description": "Bills changed since the last read (search[updated_min] by day, any order); soft-deleted bills come as status void."},
     {"name": "payments", "object": "payment", "cursor": "opaque", "incremental": true,
-     "description": "Bill payments in id order: new payments only (bill payments carry no update time)."},
+     "scopes": ["user:bill_payments:read"],
+     "description": "New bill payments (bill payments carry no update time), in any order."},
     {"name": "vendors", "object": "vendor", "cursor": "opaque", "incremental": true,
-     "description": "Bill vendors in update order; deleted or archived vendors come as status inactive."},
+     "scopes": ["user:bill_vendors:read"],
+     "description": "Bill vendors changed since the last read; deleted or archived vendors come as status inactive."},
     {"name": "expense_categories", "object": "category", "cursor": "opaque", "incremental": true,
-     "description": "Expense categories (what an expense posts to), in update order."},
+     "scopes": ["user:expenses:read"],
+     "description": "Expense categories (what an expense posts to): full sweeps, changes since the last sweep."},
     {"name": "accounts", "object": "account", "cursor": "opaque", "incremental": false,
+     "scopes": ["user:journal_entries:read"],
      "description": "Journal entry accounts and their sub-accounts (the legacy chart of accounts), read in full."}
   ],
   "writes": [
-    {"object": "expense", "idempotency": "marker", "marker_field": "notes"},
-    {"object": "vendor", "idempotency": "marker", "marker_field": "vendor_name"}
+    {"object": "expense", "idempotency": "marker", "marker_field": "notes",
+     "scopes": ["user:expenses:read", "user:expenses:write"]},
+    {"object": "vendor", "idempotency": "marker", "marker_field": "vendor_name",
+     "scopes": ["user:bill_vendors:read", "user:bill_vendors:write"]}
   ],
   "reference_data": ["expense_categories", "accounts", "vendors"],
   "webhook": {"scheme": "freshbooks_hmac", "signature_header": "X-FreshBooks-Hmac-SHA256"},
@@ -92,7 +101,15 @@ MLC_PLUGIN_MANIFEST(R"json({
       "page_size": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100,
                     "description": "per_page of list requests (FreshBooks caps it at 100)."},
       "connection": {"type": "string", "minLength": 1, "maxLength": 100, "default": "freshbooks",
-                     "description": "Written into source.connection of records read."}
+                     "description": "Written into source.connection of records read."},
+      "staff_id": {"type": "integer", "minimum": 1,
+                   "description": "staffid of the expenses written; default: the authorising user's (users/me roles[].userid of the account)."},
+      "vendor_currency": {"type": "string", "pattern": "^[A-Z]{3}$", "default": "USD",
+                          "description": "currency_code of bill vendors created when the vendor names none (set the business's home currency)."},
+      "vendor_language": {"type": "string", "pattern": "^[a-z]{2}(-[A-Za-z]{2})?$", "default": "en",
+                          "description": "language of bill vendors created."},
+      "refund_category_id": {"type": "string", "pattern": "^[0-9]{1,18}$",
+                             "description": "Expense category refunds (negative amounts) post to, as a positive amount marked 'refund: true'; unset: refunds are refused (FreshBooks refuses negative expenses)."}
     }
   }
 })json");
@@ -115,6 +132,10 @@ struct Settings {
   std::string account_id;  // pinned; empty: resolved
   int64_t page_size = 100;
   std::string connection = "freshbooks";
+  std::string staff_id;  // empty: the authorising user's
+  std::string vendor_currency = "USD";
+  std::string vendor_language = "en";
+  std::string refund_category_id;
 };
 
 bool IsRootUrl(const std::string& s) {
@@ -127,8 +148,10 @@ bool IsRootUrl(const std::string& s) {
 Result<Settings> ParseSettings(const json& doc) {
   Settings s;
   for (const auto& [key, value] : doc.items()) {
-    if (key != "base_url" && key != "auth_url" && key != "account_id" && key != "page_size" &&
-        key != "connection") {
+    static const std::set<std::string> kKnown = {"base_url",        "auth_url",        "account_id",
+                                                 "page_size",       "connection",      "staff_id",
+                                                 "vendor_currency", "vendor_language", "refund_category_id"};
+    if (!kKnown.count(key)) {
       return Status::Invalid("unknown setting '" + key + "'");
     }
   }
@@ -155,14 +178,29 @@ Result<Settings> ParseSettings(const json& doc) {
       return Status::Invalid("setting 'connection' must be a non-empty string");
     s.connection = it->get<std::string>();
   }
+  if (auto it = doc.find("staff_id"); it != doc.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1)
+      return Status::Invalid("setting 'staff_id' must be a positive integer");
+    s.staff_id = std::to_string(it->get<int64_t>());
+  }
+  if (auto it = doc.find("vendor_currency"); it != doc.end()) {
+    if (!it->is_string() || !money::IsCurrencyCode(it->get<std::string>()))
+      return Status::Invalid("setting 'vendor_currency' must be an ISO 4217 code");
+    s.vendor_currency = it->get<std::string>();
+  }
+  if (auto it = doc.find("vendor_language"); it != doc.end()) {
+    if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+        it->get_ref<const std::string&>().size() > 8)
+      return Status::Invalid("setting 'vendor_language' must be a language code such as \"en\"");
+    s.vendor_language = it->get<std::string>();
+  }
+  if (auto it = doc.find("refund_category_id"); it != doc.end()) {
+    if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+        it->get_ref<const std::string&>().find_first_not_of("0123456789") != std::string::npos)
+      return Status::Invalid("setting 'refund_category_id' must be a category id (digits)");
+    s.refund_category_id = it->get<std::string>();
+  }
   return s;
-}
-
-// `path` with every vis_state asked for: deleted (1) and archived (2) too. Written into the URL because the
-// host's http service takes a query value only as a string (docs/abi.md also allows arrays; see the README).
-std::string WithAllVisStates(const std::string& path) {
-  return path +
-         "?search%5Bvis_states%5D%5B%5D=0&search%5Bvis_states%5D%5B%5D=1&search%5Bvis_states%5D%5B%5D=2";
 }
 
 bool DryRun(const json& request) {
@@ -207,82 +245,137 @@ Result<Page> PageOf(const json& doc, const std::string& key, std::string_view wh
 
 // ---- read cursors ------------------------------------------------------------------------------------
 //
-// One sweep reads a list sorted ascending by a position (update time, or id) in pages of a fixed size; the
-// cursor remembers the page and the position already delivered (`at`, plus the ids delivered at exactly
-// `at`), so a page read again (a smaller host limit, a retry, the next poll) skips what went out before.
-// When a sweep reaches the last page, the next sweep filters from the day of `at` and starts at page 1.
+// FreshBooks documents no default list order, and no sort or update filter for categories, so a read must
+// be correct whatever order the pages come in. A sweep reads every page of a list (pages of a fixed size);
+// the cursor keeps the page and the offset already handled in it, and per pass (the default list, which is
+// active + archived records, then `search[vis_state]=1` for deleted ones: the only documented vis_state
+// form) what was delivered:
+//   kTime / kId  positions are update times / ids. `t`: everything below was delivered by earlier sweeps;
+//                `m`: the highest position seen in this sweep; `seen`: (id, position) delivered at or above
+//                m - overlap. When a sweep ends, t = m - overlap. A record changed while the sweep ran has
+//                a position within the sweep's duration of m, so the overlap (longer than any sweep) keeps
+//                it above t, and `seen` keeps what was already delivered from coming again.
+//   kFull        (categories: no documented filter or order) `seen`: every (id, version position) of the
+//                previous sweep, `cur`: of this one; a record is new when it is in neither; cur replaces
+//                seen when the sweep ends.
+// A set that would outgrow kMaxSeen stops growing: the cost is a record delivered twice, never one lost.
+enum class Mode { kTime, kId, kFull };
+inline constexpr size_t kMaxSeen = 2000;
+inline constexpr int kPasses = 2;  // 0: the default list; 1: search[vis_state]=1
+
+using Seen = std::set<std::pair<std::string, int64_t>>;  // (id, position)
+
+struct PassState {
+  std::optional<int64_t> t;  // delivered below this position
+  std::optional<int64_t> m;  // highest position seen in the running sweep
+  Seen seen;
+  Seen cur;  // kFull only
+};
+
+json SeenToJson(const Seen& s) {
+  json out = json::array();
+  for (const auto& [id, pos] : s) out.push_back(json::array({id, pos}));
+  return out;
+}
+
+Result<Seen> SeenFromJson(const json& v) {
+  Seen s;
+  if (!v.is_array() || v.size() > kMaxSeen) return Status::Invalid("malformed cursor (seen set)");
+  for (const json& e : v) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number_integer())
+      return Status::Invalid("malformed cursor (seen set)");
+    s.emplace(e[0].get<std::string>(), e[1].get<int64_t>());
+  }
+  return s;
+}
+
 struct Cursor {
   int64_t per_page = 0;
+  int pass = 0;
   int64_t page = 1;
-  std::optional<int64_t> at;  // position delivered up to
-  std::vector<std::string> at_ids;
-  std::string from_day;  // search[updated_min] of this sweep; empty: none
+  int64_t offset = 0;  // items of `page` already handled
+  PassState passes[kPasses];
 
   std::string Encode() const {
-    json doc = {{"v", 1}, {"n", per_page}, {"p", page}, {"d", from_day}};
-    if (at) doc["at"] = *at;
-    doc["ids"] = at_ids;
+    json states = json::array();
+    for (const auto& p : passes) {
+      json s = {{"seen", SeenToJson(p.seen)}, {"cur", SeenToJson(p.cur)}};
+      if (p.t) s["t"] = *p.t;
+      if (p.m) s["m"] = *p.m;
+      states.push_back(std::move(s));
+    }
+    json doc = {{"v", 2}, {"n", per_page}, {"q", pass}, {"p", page}, {"k", offset}, {"s", states}};
     return crypto::Base64Encode(doc.dump(), crypto::Base64Alphabet::kUrlSafe);
   }
-  static Result<Cursor> Decode(const json& value) {
+  static Result<Cursor> Decode(const json& value, Mode mode, int64_t overlap) {
     Cursor c;
     if (value.is_null()) return c;
+    const Status bad = Status::Invalid("malformed cursor (not one this plugin wrote)");
     if (!value.is_string()) return Status::Invalid("cursor must be a string or null");
     auto raw = crypto::Base64Decode(value.get<std::string>(), crypto::Base64Alphabet::kUrlSafe);
-    if (!raw.ok()) return Status::Invalid("malformed cursor (not one this plugin wrote)");
+    if (!raw.ok()) return bad;
     auto doc = mj::Parse(*raw);
-    if (!doc.ok() || !doc->is_object() || !doc->contains("v") || (*doc)["v"] != 1)
-      return Status::Invalid("malformed cursor (not one this plugin wrote)");
+    if (!doc.ok() || !doc->is_object() || !doc->contains("v")) return bad;
     try {
       c.per_page = doc->at("n").get<int64_t>();
-      c.page = doc->at("p").get<int64_t>();
-      c.from_day = doc->at("d").get<std::string>();
-      if (doc->contains("at")) c.at = doc->at("at").get<int64_t>();
-      c.at_ids = doc->at("ids").get<std::vector<std::string>>();
+      if ((*doc)["v"] == 1) {
+        // A cursor of the sorted reads before issue 13: resume a fresh sweep from its position, less the
+        // overlap (what comes again is delivered twice, nothing is lost).
+        // Full sweeps (categories) start over: everything comes once more.
+        c.page = 1;
+        if (doc->contains("at") && mode != Mode::kFull) {
+          const int64_t at = doc->at("at").get<int64_t>();
+          c.passes[0].t = at - overlap;
+          for (const auto& id : doc->at("ids").get<std::vector<std::string>>()) {
+            if (c.passes[0].seen.size() < kMaxSeen) c.passes[0].seen.emplace(id, at);
+          }
+        }
+      } else if ((*doc)["v"] == 2) {
+        c.pass = doc->at("q").get<int>();
+        c.page = doc->at("p").get<int64_t>();
+        c.offset = doc->at("k").get<int64_t>();
+        const json& states = doc->at("s");
+        if (!states.is_array() || states.size() != kPasses) return bad;
+        for (int i = 0; i < kPasses; ++i) {
+          const json& s = states[i];
+          if (s.contains("t")) c.passes[i].t = s.at("t").get<int64_t>();
+          if (s.contains("m")) c.passes[i].m = s.at("m").get<int64_t>();
+          MLC_ASSIGN_OR_RETURN(c.passes[i].seen, SeenFromJson(s.at("seen")));
+          MLC_ASSIGN_OR_RETURN(c.passes[i].cur, SeenFromJson(s.at("cur")));
+        }
+      } else {
+        return bad;
+      }
     } catch (const std::exception&) {
-      return Status::Invalid("malformed cursor (not one this plugin wrote)");
+      return bad;
     }
-    if (c.per_page < 1 || c.per_page > 100 || c.page < 1 || c.at_ids.size() > 1000)
+    if (c.per_page < 1 || c.per_page > 100 || c.page < 1 || c.offset < 0 || c.pass < 0 || c.pass >= kPasses)
       return Status::Invalid("malformed cursor (values out of range)");
     return c;
-  }
-  bool Delivered(int64_t pos, const std::string& id) const {
-    if (!at) return false;
-    if (pos != *at) return pos < *at;
-    for (const auto& s : at_ids) {
-      if (s == id) return true;
-    }
-    return false;
-  }
-  void Advance(int64_t pos, const std::string& id) {
-    if (!at || pos > *at) {
-      at = pos;
-      at_ids = {id};
-    } else if (pos == *at) {
-      at_ids.push_back(id);
-    }
   }
 };
 
 // How a stream is listed and translated.
 struct StreamDef {
   std::string name;
-  std::string path;       // relative to the base URL
-  std::string list_key;   // "bills"
-  bool by_update = true;  // false: by id (no update time), and a finished sweep stays on its last page
-  bool eastern = true;    // zone of updated_at / updated
-  std::string updated_field;
-  bool all_vis_states = true;
+  std::string path;      // relative to the base URL
+  std::string list_key;  // "bills"
+  Mode mode = Mode::kTime;
+  bool eastern = true;         // zone of updated_at / updated
+  bool updated_filter = true;  // kTime: narrow with search[updated_min] (day granularity, FB-DOCS parameters)
+  int64_t overlap = 3600;      // kTime: seconds; kId: ids; longer than a sweep takes
 };
 
 const std::vector<StreamDef>& Streams() {
   static const std::vector<StreamDef> kStreams = {
-      {"bills", "bills/bills", "bills", true, false, "updated_at", true},
-      {"payments", "bill_payments/bill_payments", "bill_payments", false, false, "", true},
-      {"vendors", "bill_vendors/bill_vendors", "bill_vendors", true, true, "updated_at", true},
-      {"expense_categories", "expenses/categories", "categories", true, true, "updated_at", true},
-      {"accounts", "journal_entry_accounts/journal_entry_accounts", "journal_entry_accounts", false, true, "",
-       false},
+      {"bills", "bills/bills", "bills", Mode::kTime, false, true, 3600},
+      // Bill payments carry no update time: by id, so only new payments are seen.
+      {"payments", "bill_payments/bill_payments", "bill_payments", Mode::kId, false, false, 1000},
+      {"vendors", "bill_vendors/bill_vendors", "bill_vendors", Mode::kTime, true, true, 3600},
+      // FB-DOCS /api/expense_categories: no update filter, no sort: full sweeps, compared with the last.
+      {"expense_categories", "expenses/categories", "categories", Mode::kFull, true, false, 0},
+      {"accounts", "journal_entry_accounts/journal_entry_accounts", "journal_entry_accounts", Mode::kFull,
+       true, false, 0},
   };
   return kStreams;
 }
@@ -322,6 +415,7 @@ class FreshBooksPlugin : public sdk::Plugin {
     if (business.contains("id")) state["business_id"] = business["id"].dump();
     if (business.contains("business_uuid") && business["business_uuid"].is_string())
       state["business_uuid"] = business["business_uuid"];
+    if (auto staff = StaffOf(me, business["account_id"].get<std::string>())) state["staff_id"] = *staff;
     return json{{"state", state}};
   }
 
@@ -339,16 +433,15 @@ class FreshBooksPlugin : public sdk::Plugin {
       limit = it->get<int64_t>();
     }
     const json cursor_value = request.value("cursor", json());
-    MLC_ASSIGN_OR_RETURN(Cursor cursor, Cursor::Decode(cursor_value));
+    MLC_ASSIGN_OR_RETURN(Cursor cursor, Cursor::Decode(cursor_value, def->mode, def->overlap));
     if (cursor_value.is_null()) {
       cursor.per_page = std::min<int64_t>(settings_.page_size, limit);
       if (auto since = request.find("since");
-          since != request.end() && since->is_string() && def->by_update) {
+          since != request.end() && since->is_string() && def->mode != Mode::kId) {
         auto at = ParseRfc3339(since->get<std::string>());
         if (!at) return Status::Invalid("'since' is not an RFC 3339 timestamp");
-        // Positions at or after `since` are wanted: "delivered up to since - 1 s".
-        cursor.at = *at - 1;
-        cursor.from_day = DayFilter(*def, *at);
+        // Positions at or after `since` are wanted.
+        for (auto& p : cursor.passes) p.t = *at;
       }
     }
     if (def->name == "accounts") return ReadAccounts(*def, cursor, limit);
@@ -377,7 +470,11 @@ class FreshBooksPlugin : public sdk::Plugin {
     MLC_ASSIGN_OR_RETURN(std::string object_type, mj::StringField(request, "object_type"));
     MLC_ASSIGN_OR_RETURN(std::string key, mj::StringField(request, "idempotency_key"));
     if (object_type == "expense") {
-      MLC_ASSIGN_OR_RETURN(std::optional<std::string> id, FindExpenseByMarker(key));
+      // The marker is found among the expenses of the written date and amount (documented filters).
+      const json object = request.value("object", json());
+      auto narrow = ExpenseNarrowing(object);
+      if (!narrow.ok()) return Status::Retry("expense lookup: " + narrow.status().message());
+      MLC_ASSIGN_OR_RETURN(std::optional<std::string> id, FindExpenseByMarker(key, *narrow));
       if (!id) return Status::NotFound("no FreshBooks expense carries marker '" + MarkerLine(key) + "'");
       return json{{"target_id", *id}};
     }
@@ -520,63 +617,101 @@ class FreshBooksPlugin : public sdk::Plugin {
     return CategoryFromVendor(item, settings_.connection);
   }
 
+  // One page of a pass, with documented parameters only: page, per_page, search[vis_state]=1 (pass 1),
+  // search[updated_min] where the stream narrows by update day; never sort (no order is relied on).
   Result<Page> ListPage(const StreamDef& def, const Cursor& c) const {
     sdk::HttpRequest req;
-    // Deleted and archived records too, so soft deletes reach the pipeline and pages never shift.
-    req.url = def.all_vis_states ? WithAllVisStates(def.path) : def.path;
+    req.url = def.path;
     req.query.emplace("page", std::to_string(c.page));
     req.query.emplace("per_page", std::to_string(c.per_page));
-    if (def.by_update) {
-      req.query.emplace("sort", "updated_asc");
-      if (!c.from_day.empty()) req.query.emplace("search[updated_min]", c.from_day);
-    }
+    if (c.pass == 1) req.query.emplace("search[vis_state]", "1");
+    const PassState& st = c.passes[c.pass];
+    if (def.mode == Mode::kTime && def.updated_filter && st.t)
+      req.query.emplace("search[updated_min]", DayFilter(def, *st.t));
     if (def.name == "bills") req.query.emplace("include[]", "vendor");
     MLC_ASSIGN_OR_RETURN(json doc, Call(req, "GET " + def.path));
     return PageOf(doc, def.list_key, "GET " + def.path);
   }
 
+  Result<int64_t> Position(const StreamDef& def, const json& record) const {
+    const std::string id = record["source"]["id"].get<std::string>();
+    if (def.mode == Mode::kId) {
+      const auto digits = id.find_first_not_of("0123456789");
+      if (id.empty() || id.size() > 18 || digits != std::string::npos)
+        return Status::Error(def.name + " " + id + ": id is not numeric");
+      return std::stoll(id);
+    }
+    auto at = ParseRfc3339(record["source"]["updated_at"].get<std::string>());
+    if (!at) return Status::Error(def.name + " " + id + ": unreadable update time");
+    return *at;
+  }
+
+  static bool Delivered(const StreamDef& def, const PassState& st, const std::string& id, int64_t pos) {
+    if (st.t && pos < *st.t) return true;
+    const auto key = std::make_pair(id, pos);
+    if (st.seen.count(key)) return true;
+    return def.mode == Mode::kFull && st.cur.count(key);
+  }
+
+  // Drops what a finished sweep no longer needs to remember (kTime / kId): positions below m - overlap.
+  static void Prune(const StreamDef& def, PassState& st) {
+    if (def.mode == Mode::kFull || !st.m) return;
+    const int64_t floor = *st.m - def.overlap;
+    for (auto it = st.seen.begin(); it != st.seen.end();) {
+      it = it->second < floor ? st.seen.erase(it) : std::next(it);
+    }
+  }
+
   Result<json> ReadSweep(const StreamDef& def, Cursor c, int64_t limit) const {
     json records = json::array();
     MLC_ASSIGN_OR_RETURN(Page page, ListPage(def, c));
+    PassState& st = c.passes[c.pass];
     bool stopped = false;
-    for (const json& item : page.items) {
-      MLC_ASSIGN_OR_RETURN(json record, Translate(def, item));
-      const std::string id = record["source"]["id"].get<std::string>();
-      int64_t pos = 0;
-      if (def.by_update) {
-        auto at = ParseRfc3339(record["source"]["updated_at"].get<std::string>());
-        if (!at) return Status::Error(def.name + " " + id + ": unreadable update time");
-        pos = *at;
-      } else {
-        const auto digits = id.find_first_not_of("0123456789");
-        if (id.empty() || id.size() > 18 || digits != std::string::npos)
-          return Status::Error(def.name + " " + id + ": id is not numeric");
-        pos = std::stoll(id);
-      }
-      if (c.Delivered(pos, id)) continue;
+    for (int64_t i = c.offset; i < static_cast<int64_t>(page.items.size()); ++i) {
       if (static_cast<int64_t>(records.size()) == limit) {
         stopped = true;
+        c.offset = i;  // the rest of this page next time
         break;
       }
-      records.push_back(std::move(record));
-      c.Advance(pos, id);
+      MLC_ASSIGN_OR_RETURN(json record, Translate(def, page.items[static_cast<size_t>(i)]));
+      const std::string id = record["source"]["id"].get<std::string>();
+      MLC_ASSIGN_OR_RETURN(int64_t pos, Position(def, record));
+      if (def.mode != Mode::kFull && (!st.m || pos > *st.m)) st.m = pos;
+      const bool delivered = Delivered(def, st, id, pos);
+      if (def.mode == Mode::kFull) {
+        if (st.cur.size() < kMaxSeen) st.cur.emplace(id, pos);
+      } else if (!delivered && st.seen.size() < kMaxSeen && pos >= *st.m - def.overlap) {
+        st.seen.emplace(id, pos);
+      }
+      if (!delivered) records.push_back(std::move(record));
     }
-    bool more = false;
-    if (stopped) {
-      more = true;  // the rest of this page next time
-    } else if (page.page < page.pages) {
+    Prune(def, st);
+    if (stopped)
+      return json{{"records", std::move(records)}, {"next_cursor", c.Encode()}, {"has_more", true}};
+    c.offset = 0;
+    if (page.page < page.pages) {
       c.page += 1;
-      more = true;
-    } else if (def.by_update) {
-      // Caught up: the next sweep reads from the day of the newest delivered change.
-      c.page = 1;
-      if (c.at) c.from_day = DayFilter(def, *c.at);
-    } else if (static_cast<int64_t>(page.items.size()) >= c.per_page) {
-      // By id (payments), a finished sweep stays on its last page, where new payments are appended; a full
-      // last page means they will start the next one.
-      c.page += 1;
+      return json{{"records", std::move(records)}, {"next_cursor", c.Encode()}, {"has_more", true}};
     }
-    return json{{"records", std::move(records)}, {"next_cursor", c.Encode()}, {"has_more", more}};
+    // This pass's sweep is complete.
+    if (def.mode == Mode::kFull) {
+      st.seen = std::move(st.cur);
+      st.cur.clear();
+    } else if (st.m) {
+      st.t = std::max(st.t.value_or(*st.m - def.overlap), *st.m - def.overlap);
+      st.m.reset();
+      Prune(def, st);  // with m gone nothing is dropped; entries below t are covered by t
+      for (auto it = st.seen.begin(); it != st.seen.end();) {
+        it = it->second < *st.t ? st.seen.erase(it) : std::next(it);
+      }
+    }
+    c.page = 1;
+    if (c.pass + 1 < kPasses) {
+      c.pass += 1;  // the deleted records next, in the same poll
+      return json{{"records", std::move(records)}, {"next_cursor", c.Encode()}, {"has_more", true}};
+    }
+    c.pass = 0;
+    return json{{"records", std::move(records)}, {"next_cursor", c.Encode()}, {"has_more", false}};
   }
 
   // The chart is small and has no update time: a full read in pages, starting over each poll.
@@ -604,29 +739,98 @@ class FreshBooksPlugin : public sdk::Plugin {
 
   // ---- writes ----
 
-  // Pages through expenses whose notes contain the marker (search[notes_like]) and returns the id of the
-  // one whose last notes line is exactly the marker. Deleted expenses count: a write that landed stays
-  // landed.
-  Result<std::optional<std::string>> FindExpenseByMarker(const std::string& key) const {
-    for (int64_t page = 1; page <= 50; ++page) {
-      sdk::HttpRequest req;
-      req.url = WithAllVisStates("expenses/expenses");
-      req.query.emplace("search[notes_like]", MarkerLine(key));
-      req.query.emplace("per_page", "100");
-      req.query.emplace("page", std::to_string(page));
-      MLC_ASSIGN_OR_RETURN(json doc, Call(req, "GET expenses/expenses (marker search)"));
-      MLC_ASSIGN_OR_RETURN(Page p, PageOf(doc, "expenses", "GET expenses/expenses"));
-      for (const json& e : p.items) {
-        if (!e.is_object() || !e.contains("notes") || !e["notes"].is_string()) continue;
-        if (NotesCarryMarker(e["notes"].get<std::string>(), key)) {
-          auto id = e.contains("id") ? e["id"] : Nested(e, {"expenseid"});
-          if (id.is_number_integer()) return std::optional<std::string>(id.dump());
-          if (id.is_string()) return std::optional<std::string>(id.get<std::string>());
+  // The documented expense filters (FB-DOCS /api/expenses: Between date_min/date_max and
+  // amount_min/amount_max, max exclusive) that narrow a marker search to the written expense's day and
+  // amount. FreshBooks documents no notes filter, so the marker itself is checked in the notes.
+  struct Narrowing {
+    std::string date_min, date_max, amount_min, amount_max;
+  };
+  static Result<Narrowing> ExpenseNarrowing(const json& object) {
+    if (!object.is_object())
+      return Status::Invalid("the written object is needed to search by date and amount");
+    auto spent = StringMember(object, "spent_at", "expense");
+    if (!spent.ok() || spent->size() != 10) return Status::Invalid("the written expense has no spent_at");
+    auto day = ParseUtcNaive(*spent);
+    if (!day) return Status::Invalid("the written expense has a malformed spent_at");
+    const json amount = Nested(object, {"amount"});
+    auto minor = mj::IntField(amount, "amount_minor");
+    auto currency = mj::StringField(amount, "currency");
+    if (!minor.ok() || !currency.ok() || *minor == std::numeric_limits<int64_t>::min())
+      return Status::Invalid("the written expense has no amount");
+    const int64_t written = *minor < 0 ? -*minor : *minor;  // refunds are written positive
+    auto low = money::FormatDecimal(written, *currency);
+    auto high = money::FormatDecimal(written + 1, *currency);
+    if (!low.ok() || !high.ok()) return Status::Invalid("the written expense has an unreadable amount");
+    return Narrowing{*spent, FormatDate(*day + 86400), *low, *high};
+  }
+
+  // Pages through the expenses of that day and amount, active and archived (the default list) then
+  // deleted (search[vis_state]=1), and returns the id of the one whose last notes line is exactly the
+  // marker. Deleted expenses count: a write that landed stays landed. Bounded: more than kMaxPages pages of
+  // expenses with the same day and amount is an error, never a "not found".
+  Result<std::optional<std::string>> FindExpenseByMarker(const std::string& key, const Narrowing& n) const {
+    constexpr int64_t kMaxPages = 50;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int64_t page = 1;; ++page) {
+        if (page > kMaxPages) {
+          return Status::Error("more than " + std::to_string(kMaxPages * 100) + " FreshBooks expenses on " +
+                               n.date_min + " for " + n.amount_min + ": cannot check the marker");
         }
+        sdk::HttpRequest req;
+        req.url = "expenses/expenses";
+        req.query.emplace("search[date_min]", n.date_min);
+        req.query.emplace("search[date_max]", n.date_max);
+        req.query.emplace("search[amount_min]", n.amount_min);
+        req.query.emplace("search[amount_max]", n.amount_max);
+        if (pass == 1) req.query.emplace("search[vis_state]", "1");
+        req.query.emplace("per_page", "100");
+        req.query.emplace("page", std::to_string(page));
+        MLC_ASSIGN_OR_RETURN(json doc, Call(req, "GET expenses/expenses (marker search)"));
+        MLC_ASSIGN_OR_RETURN(Page p, PageOf(doc, "expenses", "GET expenses/expenses"));
+        for (const json& e : p.items) {
+          if (!e.is_object() || !e.contains("notes") || !e["notes"].is_string()) continue;
+          if (NotesCarryMarker(e["notes"].get<std::string>(), key)) {
+            auto id = e.contains("id") ? e["id"] : Nested(e, {"expenseid"});
+            if (id.is_number_integer()) return std::optional<std::string>(id.dump());
+            if (id.is_string()) return std::optional<std::string>(id.get<std::string>());
+          }
+        }
+        if (p.page >= p.pages) break;
       }
-      if (p.page >= p.pages) break;
     }
     return std::optional<std::string>();
+  }
+
+  // The staff id of the user on `account_id`: roles[].userid of the role on that account (FB-PY fixture
+  // auth_me_response.json: {"role": "admin", "userid": 1, "accountid": "ABC123"}; the example expense's
+  // staffid is 1). Client roles are not staff.
+  static std::optional<std::string> StaffOf(const json& me, const std::string& account_id) {
+    const json roles = Nested(me, {"roles"});
+    if (!roles.is_array()) return std::nullopt;
+    for (const json& r : roles) {
+      if (!r.is_object() || r.value("accountid", json()) != account_id || r.value("role", json()) == "client")
+        continue;
+      const json id = r.value("userid", json());
+      if (id.is_number_integer() && id.get<int64_t>() > 0) return id.dump();
+    }
+    return std::nullopt;
+  }
+
+  // The staff id expenses are written with: the setting, else the one auth_resolve found, else users/me
+  // read now (connections resolved before this was kept) and remembered in state.
+  Result<std::string> StaffId() const {
+    if (!settings_.staff_id.empty()) return settings_.staff_id;
+    MLC_ASSIGN_OR_RETURN(std::optional<std::string> known, host().GetState("staff_id"));
+    if (known && !known->empty()) return *known;
+    MLC_ASSIGN_OR_RETURN(std::string account, AccountId());
+    MLC_ASSIGN_OR_RETURN(json me, Me());
+    auto staff = StaffOf(me, account);
+    if (!staff) {
+      return Status::Invalid("the authorising FreshBooks user has no staff role on account " + account +
+                             ": set the freshbooks setting staff_id");
+    }
+    MLC_RETURN_IF_ERROR(host().PutState("staff_id", *staff));
+    return *staff;
   }
 
   Result<std::optional<std::string>> FindVendorByName(const std::string& name) const {
@@ -665,7 +869,15 @@ class FreshBooksPlugin : public sdk::Plugin {
 
   Result<json> WriteExpense(const json& object, const json& refs, const std::string& key, bool dry_run,
                             bool first_write) {
-    MLC_ASSIGN_OR_RETURN(json body, ExpenseToVendor(object, refs, key));
+    ExpenseOptions options;
+    options.refund_category_id = settings_.refund_category_id;
+    options.staff_id = settings_.staff_id;
+    MLC_ASSIGN_OR_RETURN(json body, ExpenseToVendor(object, refs, key, options));
+    if (!dry_run && options.staff_id.empty()) {
+      // Only a valid expense costs a users/me read (when the staff id is not known yet).
+      MLC_ASSIGN_OR_RETURN(options.staff_id, StaffId());
+      MLC_ASSIGN_OR_RETURN(body, ExpenseToVendor(object, refs, key, options));
+    }
     // FreshBooks holds one attachment per expense: the first receipt with bytes in the host's blob store.
     std::optional<std::pair<std::string, std::string>> receipt;  // blob id, file name
     int64_t extra_receipts = 0;
@@ -700,7 +912,8 @@ class FreshBooksPlugin : public sdk::Plugin {
     }
     // The marker first: a repeated write returns the expense the first one created.
     if (!first_write) {
-      MLC_ASSIGN_OR_RETURN(std::optional<std::string> existing, FindExpenseByMarker(key));
+      MLC_ASSIGN_OR_RETURN(Narrowing narrow, ExpenseNarrowing(object));
+      MLC_ASSIGN_OR_RETURN(std::optional<std::string> existing, FindExpenseByMarker(key, narrow));
       if (existing) return json{{"target_id", *existing}};
     }
 
@@ -753,7 +966,10 @@ class FreshBooksPlugin : public sdk::Plugin {
 
   // Vendors are found by exact name first (the refs contract for {"create": true, "name"}), then created.
   Result<json> WriteVendor(const json& object, bool dry_run) {
-    MLC_ASSIGN_OR_RETURN(json body, VendorToVendor(object));
+    VendorOptions options;
+    options.currency_code = settings_.vendor_currency;
+    options.language = settings_.vendor_language;
+    MLC_ASSIGN_OR_RETURN(json body, VendorToVendor(object, options));
     if (dry_run) {
       return json{{"target_id", nullptr},
                   {"dry_run", true},

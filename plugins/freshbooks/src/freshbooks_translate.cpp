@@ -346,23 +346,14 @@ std::string BuildNotes(std::string_view memo, const std::vector<std::pair<std::s
 
 // ---- writes ----------------------------------------------------------------------------------------
 
-Result<json> ExpenseToVendor(const json& object, const json& refs, std::string_view key) {
+Result<json> ExpenseToVendor(const json& object, const json& refs, std::string_view key,
+                             const ExpenseOptions& options) {
   if (!object.is_object()) return Status::Invalid("object must be a JSON object");
   if (auto t = object.find("type"); t != object.end() && *t != "expense")
     return Status::Invalid("object.type must be 'expense'");
   if (key.empty()) return Status::Invalid("idempotency_key must not be empty");
   const json no_refs = json::object();
   const json& r = refs.is_object() ? refs : no_refs;
-
-  // The category is what a FreshBooks expense posts to: without one nothing is sent.
-  std::optional<std::string> category;
-  if (auto c = r.find("category"); c != r.end() && c->is_object() && c->contains("id"))
-    category = IdText((*c)["id"]);
-  if (!category) {
-    return Status::Invalid(
-        "FreshBooks needs an expense category: refs.category.id is missing (map the source account or "
-        "category to one of the expense_categories reference records)");
-  }
 
   auto amount_it = object.find("amount");
   if (amount_it == object.end() || !amount_it->is_object()) return Status::Invalid("expense needs an amount");
@@ -371,8 +362,31 @@ Result<json> ExpenseToVendor(const json& object, const json& refs, std::string_v
   auto currency = mlc::json::StringField(*amount_it, "currency");
   if (!currency.ok() || !money::IsCurrencyCode(*currency))
     return Status::Invalid("amount.currency must be an ISO 4217 code");
-  auto decimal = money::FormatDecimal(*minor, *currency);
+  // FreshBooks refuses negative amounts (errno 1025 InvalidNegativeValue, FB-DOCS /api/errors): a refund
+  // is the positive amount in the configured refund (credit) category, marked in the notes.
+  const bool refund = *minor < 0;
+  if (refund && options.refund_category_id.empty()) {
+    return Status::Invalid(
+        "FreshBooks refuses negative expense amounts (errno 1025 InvalidNegativeValue): set the "
+        "freshbooks setting refund_category_id to the expense category refunds post to");
+  }
+  if (refund && *minor == std::numeric_limits<int64_t>::min())
+    return Status::Invalid("amount.amount_minor is out of range");
+  auto decimal = money::FormatDecimal(refund ? -*minor : *minor, *currency);
   if (!decimal.ok()) return decimal.status().Wrap("amount");
+
+  // The category is what a FreshBooks expense posts to: without one nothing is sent.
+  std::optional<std::string> category;
+  if (refund) {
+    category = options.refund_category_id;
+  } else if (auto c = r.find("category"); c != r.end() && c->is_object() && c->contains("id")) {
+    category = IdText((*c)["id"]);
+  }
+  if (!category) {
+    return Status::Invalid(
+        "FreshBooks needs an expense category: refs.category.id is missing (map the source account or "
+        "category to one of the expense_categories reference records)");
+  }
 
   auto spent = Text(object, "spent_at");
   if (!spent || !ParseWall(*spent) || spent->size() != 10)
@@ -400,17 +414,24 @@ Result<json> ExpenseToVendor(const json& object, const json& refs, std::string_v
       if (value) dims.emplace_back(k, *value);
     }
   }
+  if (refund) dims.emplace_back("refund", "true");
   auto memo = StringMember(object, "memo", "expense");
   if (!memo.ok()) return Status::Invalid(memo.status().message());
   json body = {{"amount", {{"amount", *decimal}, {"code", *currency}}},
                {"categoryid", *category},
                {"date", *spent},
                {"notes", BuildNotes(*memo, dims, key)}};
+  if (!options.staff_id.empty()) {
+    // FB-POSTMAN "Create Expense with Receipt" sends "staffid": 1 (a number).
+    const bool digits = options.staff_id.size() <= 18 &&
+                        options.staff_id.find_first_not_of("0123456789") == std::string::npos;
+    body["staffid"] = digits ? json(std::stoll(options.staff_id)) : json(options.staff_id);
+  }
   if (vendor) body["vendor"] = vendor->size() > 255 ? vendor->substr(0, 255) : *vendor;
   return json{{"expense", std::move(body)}};
 }
 
-Result<json> VendorToVendor(const json& object) {
+Result<json> VendorToVendor(const json& object, const VendorOptions& options) {
   if (!object.is_object()) return Status::Invalid("object must be a JSON object");
   if (auto t = object.find("type"); t != object.end() && *t != "vendor")
     return Status::Invalid("object.type must be 'vendor'");
@@ -421,7 +442,10 @@ Result<json> VendorToVendor(const json& object) {
   if (auto e = Text(object, "email")) v["primary_contact_email"] = *e;
   if (auto p = Text(object, "phone")) v["phone"] = *p;
   if (auto w = Text(object, "website")) v["website"] = *w;
-  if (auto c = Text(object, "currency")) v["currency_code"] = *c;
+  // FB-POSTMAN "Add Vendor" sends currency_code and language: the object's currency, else the setting.
+  auto c = Text(object, "currency");
+  v["currency_code"] = c && money::IsCurrencyCode(*c) ? *c : options.currency_code;
+  v["language"] = options.language;
   if (auto n = Text(object, "notes")) v["note"] = *n;
   if (auto a = object.find("address"); a != object.end() && a->is_object()) {
     if (auto s = Text(*a, "line1")) v["street"] = *s;

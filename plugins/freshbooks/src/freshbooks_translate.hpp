@@ -74,13 +74,32 @@ std::string BuildNotes(std::string_view memo, const std::vector<std::pair<std::s
 
 // ---- writes ----------------------------------------------------------------------------------------
 
+// What an expense write adds beside the object and refs.
+struct ExpenseOptions {
+  // The FreshBooks staff the expense belongs to (`staffid`; every documented create sends one). Empty:
+  // none is sent.
+  std::string staff_id;
+  // Where refunds (negative amounts) post: FreshBooks refuses negative expense amounts (errno 1025
+  // InvalidNegativeValue, FB-DOCS /api/errors), so a refund is written as the positive amount in this
+  // (credit) category with a "refund: true" notes line. Empty: a refund is INVALID and nothing is sent.
+  std::string refund_category_id;
+};
+
 // A canonical expense + the host's refs -> {"expense": {...}} for POST expenses/expenses (no attachment).
-// refs.category.id is required (INVALID otherwise); the vendor text is refs.vendor.name, else the object's
-// merchant, else its vendor name; the amount is exact decimal text in the currency's minor unit.
+// refs.category.id is required (INVALID otherwise) unless the expense is a refund posted to
+// options.refund_category_id; the vendor text is refs.vendor.name, else the object's merchant, else its
+// vendor name; the amount is exact decimal text in the currency's minor unit.
 Result<nlohmann::json> ExpenseToVendor(const nlohmann::json& object, const nlohmann::json& refs,
-                                       std::string_view key);
+                                       std::string_view key, const ExpenseOptions& options = {});
+
+// What a vendor create sends when the object does not say: the documented create (FB-POSTMAN "Add
+// Vendor") carries currency_code and language.
+struct VendorOptions {
+  std::string currency_code = "USD";
+  std::string language = "en";
+};
 // A canonical vendor -> {"bill_vendor": {...}} for POST bill_vendors/bill_vendors.
-Result<nlohmann::json> VendorToVendor(const nlohmann::json& object);
+Result<nlohmann::json> VendorToVendor(const nlohmann::json& object, const VendorOptions& options = {});
 
 // ---- reads -----------------------------------------------------------------------------------------
 

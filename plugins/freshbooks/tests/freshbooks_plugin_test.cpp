@@ -6,9 +6,13 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "freshbooks_translate.hpp"
@@ -43,6 +47,7 @@ class FreshBooksPluginTest : public ::testing::Test {
     plugin_ = registry_.Find("freshbooks");
     ASSERT_NE(plugin_, nullptr);
     host_.SetState("account_id", "ABC123");
+    host_.SetState("staff_id", "1");
     host_.SetHttpHandler([this](std::string_view req, std::string_view body, std::string* meta,
                                 std::string* out,
                                 std::string* err) { return Handle(req, body, meta, out, err); });
@@ -135,6 +140,31 @@ TEST_F(FreshBooksPluginTest, ManifestDeclaresWhatThePluginServes) {
   EXPECT_EQ(m["webhook"]["scheme"], "freshbooks_hmac");
 }
 
+// Issue 13 item 1: every stream and write declares the scopes it needs (FB-DOCS /api/scopes), and
+// auth.scopes is exactly their union plus user:profile:read (users/me), so `mlc connect` can ask for what
+// the configured pipelines use. The chart of accounts needs user:journal_entries:read.
+TEST_F(FreshBooksPluginTest, ManifestDeclaresScopesPerStreamAndWrite) {
+  const json& m = plugin_->manifest;
+  std::set<std::string> declared = {"user:profile:read"};
+  std::map<std::string, json> by_name;
+  for (const auto& st : m["streams"]) {
+    ASSERT_TRUE(st.contains("scopes")) << st.dump();
+    by_name[st["name"]] = st["scopes"];
+    for (const auto& sc : st["scopes"]) declared.insert(sc.get<std::string>());
+  }
+  for (const auto& w : m["writes"]) {
+    ASSERT_TRUE(w.contains("scopes")) << w.dump();
+    by_name["write:" + w["object"].get<std::string>()] = w["scopes"];
+    for (const auto& sc : w["scopes"]) declared.insert(sc.get<std::string>());
+  }
+  std::set<std::string> auth;
+  for (const auto& sc : m["auth"]["scopes"]) auth.insert(sc.get<std::string>());
+  EXPECT_EQ(auth, declared);
+  EXPECT_EQ(by_name["accounts"], json({"user:journal_entries:read"}));
+  EXPECT_EQ(by_name["expense_categories"], json({"user:expenses:read"}));
+  EXPECT_EQ(by_name["write:expense"], json({"user:expenses:read", "user:expenses:write"}));
+}
+
 TEST_F(FreshBooksPluginTest, ExpenseWithoutCategoryIsInvalidAndSendsNothing) {
   route_ = [](const Sent&) { return Reply{}; };
   auto r = inst_->Write(WriteRequest("k1", json::object()));
@@ -205,19 +235,83 @@ TEST_F(FreshBooksPluginTest, RepeatedWriteReturnsTheFirstExpenseByMarker) {
   EXPECT_TRUE(SentTo("POST").empty());
   auto gets = SentTo("GET");
   ASSERT_FALSE(gets.empty());
-  EXPECT_EQ(gets[0].request["query"]["search[notes_like]"], "mlc:k2");
+  // Issue 13 item 8: only documented expense filters (FB-DOCS /api/expenses: date and amount betweens,
+  // max exclusive), never search[notes_like]; the marker is checked in the notes.
+  const json q = gets[0].request["query"];
+  EXPECT_FALSE(q.contains("search[notes_like]"));
+  EXPECT_EQ(q["search[date_min]"], "2025-04-24");
+  EXPECT_EQ(q["search[date_max]"], "2025-04-25");
+  EXPECT_EQ(q["search[amount_min]"], "79.73");
+  EXPECT_EQ(q["search[amount_max]"], "79.74");
 
-  auto found = inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "k2"}});
+  auto found =
+      inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "k2"}, {"object", ExpenseObject()}});
   ASSERT_TRUE(found.ok());
   EXPECT_EQ((*found)["target_id"], "10");
-  auto missing = inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "nope"}});
+  auto missing =
+      inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "nope"}, {"object", ExpenseObject()}});
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  // Without the object there is nothing documented to narrow by: the plugin cannot tell.
+  EXPECT_EQ(inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "k2"}}).status().code(),
+            Code::kRetry);
+}
+
+TEST_F(FreshBooksPluginTest, MarkerSearchCoversDeletedExpensesAndManyPages) {
+  // 250 expenses share the day and amount; the marked one is deleted, on page 2 of search[vis_state]=1.
+  route_ = [](const Sent& s) {
+    const json q = s.request["query"];
+    const int page = std::stoi(q.value("page", "1"));
+    json items = json::array();
+    int pages = 3;
+    if (q.contains("search[vis_state]")) {
+      EXPECT_EQ(q["search[vis_state]"], "1");
+      pages = 2;
+      if (page == 2) items.push_back({{"id", 77}, {"notes", "Fuel\nmlc:k9"}});
+    } else {
+      for (int i = 0; i < 100 && page <= 3; ++i) items.push_back({{"id", page * 1000 + i}, {"notes", "x"}});
+    }
+    return Reply{
+        Code::kOk,
+        200,
+        {{"response",
+          {{"result", {{"expenses", items}, {"page", page}, {"pages", pages}, {"per_page", 100}}}}}}};
+  };
+  auto found =
+      inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "k9"}, {"object", ExpenseObject()}});
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ((*found)["target_id"], "77");
+  for (const auto& g : SentTo("GET")) {
+    EXPECT_FALSE(g.request["query"].contains("search[vis_states][]")) << g.request.dump();
+  }
 }
 
 TEST_F(FreshBooksPluginTest, LookupThatCannotTellIsRetry) {
   route_ = [](const Sent&) { return Reply{Code::kOk, 503, json::object()}; };
-  auto r = inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "k"}});
+  auto r = inst_->Lookup({{"object_type", "expense"}, {"idempotency_key", "k"}, {"object", ExpenseObject()}});
   EXPECT_EQ(r.status().code(), Code::kRetry);
+}
+
+TEST_F(FreshBooksPluginTest, ExpenseCarriesTheAuthorisingUsersStaffId) {
+  // Issue 13 item 4: connections resolved before staff ids were kept learn theirs from users/me.
+  host_.SetState("staff_id", "");
+  route_ = [](const Sent& s) {
+    if (s.url().find("/users/me") != std::string::npos) {
+      return Reply{Code::kOk,
+                   200,
+                   {{"response",
+                     {{"roles", json::array({{{"role", "client"}, {"userid", 12}, {"accountid", "ABC123"}},
+                                             {{"role", "admin"}, {"userid", 3}, {"accountid", "ABC123"}}})},
+                      {"business_memberships", json::array()}}}}};
+    }
+    if (s.method() == "GET") return Reply{Code::kOk, 200, List("expenses", json::array())};
+    return Reply{Code::kOk, 200, {{"response", {{"result", {{"expense", {{"id", 5}}}}}}}}};
+  };
+  auto r = inst_->Write(WriteRequest("k-staff"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto posts = SentTo("POST");
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(json::parse(posts[0].body)["expense"]["staffid"], 3);
+  EXPECT_EQ(host_.State("staff_id"), std::optional<std::string>("3"));
 }
 
 TEST_F(FreshBooksPluginTest, ErrorsInside200AreInvalidWithTheVendorsMessage) {
@@ -282,6 +376,8 @@ TEST_F(FreshBooksPluginTest, AuthResolveFindsAccountAndBusiness) {
         200,
         {{"response",
           {{"id", 1},
+           {"roles", json::array({{{"role", "admin"}, {"userid", 1}, {"accountid", "ABC123"}},
+                                  {{"role", "admin"}, {"userid", 9}, {"accountid", "OTHER"}}})},
            {"business_memberships",
             json::array(
                 {{{"id", 140130},
@@ -289,27 +385,73 @@ TEST_F(FreshBooksPluginTest, AuthResolveFindsAccountAndBusiness) {
   };
   auto r = inst_->AuthResolve({{"expires_in", 43200}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ((*r)["state"],
-            json({{"account_id", "ABC123"}, {"business_id", "439000"}, {"business_uuid", "u-1"}}));
+  EXPECT_EQ((*r)["state"], json({{"account_id", "ABC123"},
+                                 {"business_id", "439000"},
+                                 {"business_uuid", "u-1"},
+                                 {"staff_id", "1"}}));
+}
+
+// A poll: reads from `cursor` until has_more is false; the records and the cursor to resume from.
+std::pair<std::vector<json>, json> Poll(loader::PluginInstance& inst, const std::string& stream, json cursor,
+                                        int64_t limit = 100) {
+  std::vector<json> records;
+  for (int call = 0; call < 200; ++call) {
+    auto r = inst.Read({{"stream", stream}, {"limit", limit}, {"cursor", cursor}});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) break;
+    for (const auto& rec : (*r)["records"]) records.push_back(rec);
+    cursor = (*r)["next_cursor"];
+    if ((*r)["has_more"] != true) break;
+  }
+  return {records, cursor};
+}
+
+json Bill(int id, const std::string& updated, int vis_state = 0) {
+  return json{{"id", id},
+              {"vendorid", 5},
+              {"issue_date", "2025-01-02"},
+              {"currency_code", "USD"},
+              {"status", "unpaid"},
+              {"vis_state", vis_state},
+              {"updated_at", updated},
+              {"total_amount", {{"amount", "10.00"}, {"code", "USD"}}},
+              {"lines", json::array({{{"amount", {{"amount", "10.00"}, {"code", "USD"}}}}})}};
+}
+
+// A fake list endpoint over `items` (in the order given), honouring page/per_page and vis_state the way
+// FreshBooks documents it: the default list is active + archived, search[vis_state]=N only N.
+json ListOf(const std::string& key, const std::vector<json>& items, const Sent& s) {
+  const json q = s.request["query"];
+  const int page = std::stoi(q.value("page", "1"));
+  const int per_page = std::stoi(q.value("per_page", "15"));
+  std::vector<json> picked;
+  for (const auto& i : items) {
+    const int vis = i.value("vis_state", 0);
+    if (q.contains("search[vis_state]") ? vis == std::stoi(q["search[vis_state]"].get<std::string>())
+                                        : vis != 1)
+      picked.push_back(i);
+  }
+  json out = json::array();
+  for (int i = (page - 1) * per_page; i < static_cast<int>(picked.size()) && i < page * per_page; ++i)
+    out.push_back(picked[static_cast<size_t>(i)]);
+  const int pages = (static_cast<int>(picked.size()) + per_page - 1) / per_page;
+  return {
+      {"response",
+       {{"result",
+         {{key, out}, {"page", page}, {"pages", pages}, {"per_page", per_page}, {"total", picked.size()}}}}}};
+}
+
+std::set<std::string> Ids(const std::vector<json>& records) {
+  std::set<std::string> out;
+  for (const auto& r : records) out.insert(r["source"]["id"].get<std::string>());
+  return out;
 }
 
 TEST_F(FreshBooksPluginTest, ReadBillsPagesAndResumes) {
-  auto bill = [](int id, const std::string& updated) {
-    return json{{"id", id},
-                {"vendorid", 5},
-                {"issue_date", "2025-01-02"},
-                {"currency_code", "USD"},
-                {"status", "unpaid"},
-                {"vis_state", 0},
-                {"updated_at", updated},
-                {"total_amount", {{"amount", "10.00"}, {"code", "USD"}}},
-                {"lines", json::array({{{"amount", {{"amount", "10.00"}, {"code", "USD"}}}}})}};
-  };
+  std::vector<json> bills = {Bill(1, "2025-01-02 10:00:00"), Bill(2, "2025-01-03 10:00:00")};
   route_ = [&](const Sent& s) {
-    EXPECT_EQ(s.url().rfind("bills/bills?search%5Bvis_states%5D%5B%5D=0&", 0), 0u) << s.url();
-    return Reply{
-        Code::kOk, 200,
-        List("bills", json::array({bill(1, "2025-01-02 10:00:00"), bill(2, "2025-01-03 10:00:00")}))};
+    EXPECT_EQ(s.url(), "bills/bills");
+    return Reply{Code::kOk, 200, ListOf("bills", bills, s)};
   };
   auto first = inst_->Read({{"stream", "bills"}, {"limit", 1}});
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -319,12 +461,70 @@ TEST_F(FreshBooksPluginTest, ReadBillsPagesAndResumes) {
   ASSERT_TRUE(second.ok());
   ASSERT_EQ((*second)["records"].size(), 1u);
   EXPECT_EQ((*second)["records"][0]["source"]["id"], "2");
-  auto third = inst_->Read({{"stream", "bills"}, {"cursor", (*second)["next_cursor"]}});
-  ASSERT_TRUE(third.ok());
-  EXPECT_TRUE((*third)["records"].empty());
-  EXPECT_EQ((*third)["has_more"], false);
+  auto [rest, cursor] = Poll(*inst_, "bills", (*second)["next_cursor"]);
+  EXPECT_TRUE(rest.empty());
+  auto [again, cursor2] = Poll(*inst_, "bills", cursor);
+  EXPECT_TRUE(again.empty()) << "a quiet poll delivers nothing";
   EXPECT_EQ(inst_->Read({{"stream", "bills"}, {"cursor", "not-a-cursor"}}).status().code(), Code::kInvalid);
   EXPECT_EQ(inst_->Read({{"stream", "nope"}}).status().code(), Code::kInvalid);
+}
+
+// Issue 13 items 6 and 7: FreshBooks documents no default order, so the read must not depend on one; and
+// only search[vis_state]=N is documented (never search[vis_states][], never sort).
+TEST_F(FreshBooksPluginTest, ReadsAreCorrectWhateverTheOrderAndUseDocumentedParametersOnly) {
+  // Newest first, two per page: a read that assumes ascending update order skips bills for good.
+  std::vector<json> bills = {Bill(4, "2025-01-05 10:00:00"), Bill(3, "2025-01-04 10:00:00"),
+                             Bill(2, "2025-01-03 10:00:00"), Bill(1, "2025-01-02 10:00:00"),
+                             Bill(5, "2025-01-01 09:00:00", 1)};
+  route_ = [&](const Sent& s) { return Reply{Code::kOk, 200, ListOf("bills", bills, s)}; };
+  auto [first, cursor] = Poll(*inst_, "bills", nullptr, 2);
+  EXPECT_EQ(Ids(first), (std::set<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(first.size(), 5u);
+  for (const auto& s : SentTo("GET")) {
+    const json q = s.request["query"];
+    EXPECT_FALSE(q.contains("sort")) << q.dump();
+    EXPECT_FALSE(q.contains("search[vis_states][]")) << q.dump();
+    EXPECT_EQ(s.url().find('?'), std::string::npos) << s.url();
+    if (q.contains("search[vis_state]")) {
+      EXPECT_EQ(q["search[vis_state]"], "1");
+    }
+  }
+  // Bill 1 changes and, in this order, stays at the end; bill 3 is deleted (it moves to the vis_state=1
+  // list). Exactly those two come next, each once.
+  bills[3] = Bill(1, "2025-01-05 10:00:07");
+  bills[1] = Bill(3, "2025-01-05 10:00:08", 1);
+  auto [second, cursor2] = Poll(*inst_, "bills", cursor, 2);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(Ids(second), (std::set<std::string>{"1", "3"}));
+  for (const auto& r : second) {
+    if (r["source"]["id"] == "3") {
+      EXPECT_EQ(r["status"], "void");
+    }
+  }
+  auto [third, cursor3] = Poll(*inst_, "bills", cursor2, 2);
+  EXPECT_TRUE(third.empty());
+}
+
+TEST_F(FreshBooksPluginTest, CategoriesAreSweptWithoutFilterOrSort) {
+  auto category = [](int id, const std::string& name, const std::string& updated) {
+    return json{
+        {"id", id}, {"categoryid", id}, {"category", name}, {"updated_at", updated}, {"vis_state", 0}};
+  };
+  std::vector<json> cats = {category(9, "Travel", "2025-01-05 10:00:00"),
+                            category(3, "Meals", "2024-01-01 10:00:00")};
+  route_ = [&](const Sent& s) {
+    const json q = s.request["query"];
+    EXPECT_FALSE(q.contains("sort"));
+    EXPECT_FALSE(q.contains("search[updated_min]"));
+    return Reply{Code::kOk, 200, ListOf("categories", cats, s)};
+  };
+  auto [first, cursor] = Poll(*inst_, "expense_categories", nullptr);
+  EXPECT_EQ(Ids(first), (std::set<std::string>{"3", "9"}));
+  // An older category changes to a time still before the newest one: it is delivered all the same.
+  cats[1] = category(3, "Meals & Entertainment", "2024-06-01 10:00:00");
+  auto [second, cursor2] = Poll(*inst_, "expense_categories", cursor);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0]["name"], "Meals & Entertainment");
 }
 
 TEST_F(FreshBooksPluginTest, PaymentsResumeAfterAFullLastPage) {
@@ -336,36 +536,17 @@ TEST_F(FreshBooksPluginTest, PaymentsResumeAfterAFullLastPage) {
                 {"payment_type", "ACH"},
                 {"vis_state", 0}};
   };
-  int payments = 2;
-  route_ = [&](const Sent& s) {
-    const int page = std::stoi(s.request["query"].value("page", "1"));
-    const int per_page = std::stoi(s.request["query"].value("per_page", "100"));
-    json items = json::array();
-    for (int id = (page - 1) * per_page + 1; id <= payments && id <= page * per_page; ++id)
-      items.push_back(payment(id));
-    return Reply{Code::kOk,
-                 200,
-                 {{"response",
-                   {{"result",
-                     {{"bill_payments", items},
-                      {"page", page},
-                      {"pages", (payments + per_page - 1) / per_page},
-                      {"per_page", per_page},
-                      {"total", payments}}}}}}};
-  };
-  auto first = inst_->Read({{"stream", "payments"}, {"limit", 2}});
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_EQ((*first)["records"].size(), 2u);
-  EXPECT_EQ((*first)["has_more"], false);
-  auto quiet = inst_->Read({{"stream", "payments"}, {"cursor", (*first)["next_cursor"]}});
-  ASSERT_TRUE(quiet.ok());
-  EXPECT_TRUE((*quiet)["records"].empty());
-  payments = 3;  // a new payment starts page 2
-  auto fresh = inst_->Read({{"stream", "payments"}, {"cursor", (*quiet)["next_cursor"]}});
-  ASSERT_TRUE(fresh.ok());
-  ASSERT_EQ((*fresh)["records"].size(), 1u);
-  EXPECT_EQ((*fresh)["records"][0]["source"]["id"], "3");
-  EXPECT_EQ((*fresh)["records"][0]["method"], "ach");
+  std::vector<json> payments = {payment(2), payment(1)};
+  route_ = [&](const Sent& s) { return Reply{Code::kOk, 200, ListOf("bill_payments", payments, s)}; };
+  auto [first, cursor] = Poll(*inst_, "payments", nullptr, 2);
+  EXPECT_EQ(first.size(), 2u);
+  auto [quiet, cursor2] = Poll(*inst_, "payments", cursor, 2);
+  EXPECT_TRUE(quiet.empty());
+  payments.insert(payments.begin(), payment(3));  // a new payment, first in this order
+  auto [fresh, cursor3] = Poll(*inst_, "payments", cursor2, 2);
+  ASSERT_EQ(fresh.size(), 1u);
+  EXPECT_EQ(fresh[0]["source"]["id"], "3");
+  EXPECT_EQ(fresh[0]["method"], "ach");
 }
 
 TEST_F(FreshBooksPluginTest, AckRecordsNothingAtTheVendor) {

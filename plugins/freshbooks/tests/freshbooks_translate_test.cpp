@@ -72,7 +72,7 @@ TEST(FreshBooksTranslate, ExpenseAmountsAreExactDecimalText) {
       {0, "USD", "0.00"},         {1, "USD", "0.01"},
       {10, "USD", "0.10"},        {7973, "USD", "79.73"},
       {100000, "CAD", "1000.00"}, {999999999999, "USD", "9999999999.99"},
-      {-1999, "USD", "-19.99"},   {1, "JPY", "1"},
+      {1999, "USD", "19.99"},     {1, "JPY", "1"},
       {123456, "JPY", "123456"},  {1, "KWD", "0.001"},
       {39991, "BHD", "39.991"},   {12345678, "KWD", "12345.678"},
       {5, "EUR", "0.05"},         {1050, "GBP", "10.50"},
@@ -204,6 +204,41 @@ TEST(FreshBooksTranslate, VendorBody) {
   EXPECT_EQ((*body)["bill_vendor"]["primary_contact_email"], "ap@ikea.com");
   EXPECT_EQ((*body)["bill_vendor"]["province"], "California");
   EXPECT_FALSE(VendorToVendor({{"type", "vendor"}}).ok());
+  // Issue 13 item 14: the documented create (FB-POSTMAN "Add Vendor") sends currency_code and language.
+  EXPECT_EQ((*body)["bill_vendor"]["currency_code"], "USD");
+  EXPECT_EQ((*body)["bill_vendor"]["language"], "en");
+  VendorOptions cad;
+  cad.currency_code = "CAD";
+  cad.language = "fr";
+  auto plain = VendorToVendor({{"type", "vendor"}, {"name", "Tim Hortons"}}, cad);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)["bill_vendor"]["currency_code"], "CAD");
+  EXPECT_EQ((*plain)["bill_vendor"]["language"], "fr");
+  EXPECT_EQ((*VendorToVendor(v, cad))["bill_vendor"]["currency_code"], "USD");  // the vendor's own wins
+}
+
+// Issue 13 item 15: FreshBooks refuses negative expense amounts (errno 1025 InvalidNegativeValue).
+TEST(FreshBooksTranslate, RefundsArePositiveInTheRefundCategoryOrRefused) {
+  auto refused = ExpenseToVendor(Expense(-1999, "USD"), kRefs, "k1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalid);
+  EXPECT_NE(refused.status().message().find("refund_category_id"), std::string::npos);
+  ExpenseOptions options;
+  options.refund_category_id = "555";
+  options.staff_id = "7";
+  auto refund = ExpenseToVendor(Expense(-1999, "USD"), kRefs, "k1", options);
+  ASSERT_TRUE(refund.ok()) << refund.status().ToString();
+  EXPECT_EQ((*refund)["expense"]["amount"]["amount"], "19.99");
+  EXPECT_EQ((*refund)["expense"]["categoryid"], "555");
+  EXPECT_EQ((*refund)["expense"]["staffid"], 7);
+  const std::string notes = (*refund)["expense"]["notes"];
+  EXPECT_NE(notes.find("refund: true\n"), std::string::npos) << notes;
+  EXPECT_TRUE(NotesCarryMarker(notes, "k1"));
+  // A purchase is unchanged by the option.
+  auto purchase = ExpenseToVendor(Expense(1999, "USD"), kRefs, "k1", options);
+  ASSERT_TRUE(purchase.ok());
+  EXPECT_NE((*purchase)["expense"]["categoryid"], "555");
+  EXPECT_EQ((*purchase)["expense"]["notes"].get<std::string>().find("refund"), std::string::npos);
 }
 
 // ---- reads --------------------------------------------------------------------------------------------
