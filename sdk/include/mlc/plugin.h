@@ -44,8 +44,7 @@ extern "C" {
 #define MLC_ABI_VERSION_MINOR 2u
 /* Minor history (docs/abi.md, "Versioning", has a row for each):
  *   1.1  host service secret_put
- *   1.2  write request member "first_write"; manifest members streams[].overlap, streams[].scopes and
- *        writes[].scopes (no table change)
+ *   1.2  write request member "first_write"; manifest stream member "overlap" (no table change)
  * Every addition to a table, a request/response document or the manifest raises the minor. */
 /* abi_version fields carry (major << 16) | minor. */
 #define MLC_ABI_VERSION ((MLC_ABI_VERSION_MAJOR << 16) | MLC_ABI_VERSION_MINOR)
