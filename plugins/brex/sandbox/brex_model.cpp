@@ -269,6 +269,13 @@ std::string PdfEscape(const std::string& s) {
 
 }  // namespace
 
+std::set<std::string> BrexOptions::DefaultUserTokenScopes() {
+  // docs/operator-guide.md, "Brex → FreshBooks against real accounts", step 1 (= the brex plugin's manifest).
+  return {"accounting.record.read", "accounting.record.write", "expenses.card.readonly", "vendors.readonly",
+          "cards.readonly",         "companies.readonly",      "users.readonly",         "openid",
+          "offline_access"};
+}
+
 Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
   BrexOptions o;
   if (j.is_null()) return o;
@@ -276,6 +283,21 @@ Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
   for (const auto& [key, v] : j.items()) {
     if (key == "user_token_idle_days") {
       MLC_ASSIGN_OR_RETURN(o.user_token_idle_days, Integer(v, key, 1, 3650));
+    } else if (key == "user_token_scopes") {
+      if (v == "all") {
+        o.all_user_token_scopes = true;
+        o.user_token_scopes.clear();
+      } else if (v.is_array()) {
+        o.all_user_token_scopes = false;
+        o.user_token_scopes.clear();
+        for (const auto& scope : v) {
+          if (!scope.is_string() || scope.get_ref<const std::string&>().empty())
+            return Status::Invalid("option user_token_scopes must list scope names");
+          o.user_token_scopes.insert(scope.get<std::string>());
+        }
+      } else {
+        return Status::Invalid("option user_token_scopes must be \"all\" or an array of scopes");
+      }
     } else if (key == "expired_token_status") {
       MLC_ASSIGN_OR_RETURN(int64_t s, Integer(v, key, 401, 403));
       if (s == 402) return Status::Invalid("option expired_token_status must be 401 or 403");
@@ -340,6 +362,8 @@ Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
       MLC_ASSIGN_OR_RETURN(int64_t s, Integer(v, key, 400, 409));
       if (s != 400 && s != 409) return Status::Invalid("option duplicate_vendor_status must be 400 or 409");
       o.duplicate_vendor_status = static_cast<int>(s);
+    } else if (key == "nameless_vendors") {
+      MLC_ASSIGN_OR_RETURN(o.nameless_vendors, Integer(v, key, 0, 1000));
     } else if (key == "vendor_name_match") {
       if (v != "exact" && v != "contains")
         return Status::Invalid("option vendor_name_match must be exact or contains");
@@ -364,6 +388,8 @@ Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
 nlohmann::json BrexOptions::ToJson() const {
   nlohmann::json j = {
       {"user_token_idle_days", user_token_idle_days},
+      {"user_token_scopes",
+       all_user_token_scopes ? nlohmann::json("all") : nlohmann::json(user_token_scopes)},
       {"expired_token_status", expired_token_status},
       {"access_token_ttl_s", access_token_ttl_s},
       {"rotate_refresh_tokens", rotate_refresh_tokens},
@@ -384,6 +410,7 @@ nlohmann::json BrexOptions::ToJson() const {
       {"include_field_names", include_field_names},
       {"duplicate_vendor_status", duplicate_vendor_status},
       {"vendor_name_match", vendor_name_contains ? "contains" : "exact"},
+      {"nameless_vendors", nameless_vendors},
       {"receipt_url_ttl_s", receipt_url_ttl_s},
       {"accounting_auth_error_shape", v1_auth_errors_on_accounting ? "v1" : "accounting"},
   };
@@ -648,6 +675,23 @@ void Seed(BrexData& d, const BrexOptions& o, int records, TimePoint month_start,
     }
     d.vendors.push_back(std::move(v));
   }
+  // Brex: VendorResponse.company_name is nullable (brex.md §3.4), e.g. a payee known only by its bank
+  // account; seeded after the named ones so the transfers below keep their counterparties.
+  for (int64_t i = 0; i < o.nameless_vendors; ++i) {
+    Vendor v;
+    v.id = rng.Id("vendor_");
+    v.email = nullptr;
+    v.phone = nullptr;
+    v.payment_accounts = nlohmann::json::array();
+    v.payment_accounts.push_back({{"details",
+                                   {{"type", "ACH"},
+                                    {"payment_instrument_id", rng.Id("pi_")},
+                                    {"routing_number", routing[static_cast<size_t>(i) % 4]},
+                                    {"account_number", rng.Digits(10)},
+                                    {"account_type", "CHECKING"},
+                                    {"account_class", "PERSONAL"}}}});
+    d.vendors.push_back(std::move(v));
+  }
   const char* statuses[] = {"PROCESSED", "PROCESSED", "PROCESSED", "PROCESSING", "SCHEDULED", "FAILED"};
   for (size_t i = 0; i < std::size(statuses) && i < d.vendors.size(); ++i) {
     const Vendor& v = d.vendors[i];
@@ -900,7 +944,7 @@ nlohmann::json TransactionJson(const CardTransaction& t, bool expand_expense_id)
 
 nlohmann::json VendorJson(const Vendor& v) {
   return {{"id", v.id},
-          {"company_name", v.company_name},
+          {"company_name", StringOrNull(v.company_name)},  // nullable (brex.md §3.4)
           {"email", v.email},
           {"phone", v.phone},
           {"payment_accounts", v.payment_accounts}};

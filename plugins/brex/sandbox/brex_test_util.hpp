@@ -49,6 +49,9 @@ class BrexTest : public ::testing::Test {
     options.records = records;
     options.webhook_url = std::move(webhook_url);
     vendor["month"] = "2025-05";
+    // These tests drive every endpoint, writes included: a token created with every scope unless a test
+    // narrows it (the emulator's default is the operator guide's read scopes).
+    if (!vendor.contains("user_token_scopes")) vendor["user_token_scopes"] = "all";
     options.vendor = vendor;
     options.webhook_sender.initial_backoff = std::chrono::milliseconds(5);
     auto s = SandboxServer::Start(MakeBrexEmulator(options), options);
