@@ -222,7 +222,9 @@ AccountingRecord MakeRecord(BrexData& d, const Expense& e) {
   r.credit_line_id = d.rng.Id("accrli_");
   r.expense_id = e.id;
   const bool card = e.expense_type == "CARD";
-  r.type = card ? "CARD_EXPENSE_POST" : "REIMBURSEMENT_EXPENSE_POST";
+  // A reimbursement's first record is its approval (accrual basis, spec S2); record_mix adds its POST (cash
+  // basis) and payout.
+  r.type = card ? "CARD_EXPENSE_POST" : "REIMBURSEMENT_EXPENSE_APPROVAL";
   r.source_type = card ? "CARD" : "REIMBURSEMENT";
   r.review_status = "PREPARE";
   r.cents = e.cents;
@@ -356,6 +358,8 @@ Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
       MLC_ASSIGN_OR_RETURN(o.receipt_ratio, Ratio(v, key));
     } else if (key == "reimbursement_ratio") {
       MLC_ASSIGN_OR_RETURN(o.reimbursement_ratio, Ratio(v, key));
+    } else if (key == "record_mix") {
+      MLC_ASSIGN_OR_RETURN(o.record_mix, Boolean(v, key));
     } else if (key == "include_field_names") {
       MLC_ASSIGN_OR_RETURN(o.include_field_names, Boolean(v, key));
     } else if (key == "duplicate_vendor_status") {
@@ -408,6 +412,7 @@ nlohmann::json BrexOptions::ToJson() const {
       {"receipt_ratio", receipt_ratio},
       {"reimbursement_ratio", reimbursement_ratio},
       {"include_field_names", include_field_names},
+      {"record_mix", record_mix},
       {"duplicate_vendor_status", duplicate_vendor_status},
       {"vendor_name_match", vendor_name_contains ? "contains" : "exact"},
       {"nameless_vendors", nameless_vendors},
@@ -508,6 +513,69 @@ void CodeRecord(BrexData& d, const BrexOptions& o, AccountingRecord& r) {
   r.department = u ? d.DepartmentValueFor(u->department_id) : 0;
   r.client = e ? e->client : static_cast<int>(d.clients.size()) - 1;
 }
+
+namespace {
+
+// The other record types one month of spend produces (BrexOptions::record_mix), each an event Brex describes
+// (spec S2, AccountingRecordDetailed.type): a reimbursement is approved (APPROVAL, "accrual basis"), then
+// fulfilled (POST, "cash basis") with its payout to the employee (MONEY_MOVEMENT_PAYOUT); some card purchases
+// are refunded by the merchant (CARD_EXPENSE_REFUND); the card balance is paid (CARD_PAYMENT). Each extra
+// record shares its expense's review status, so a READY_FOR_EXPORT expense has all its records ready.
+void AddRecordMix(BrexData& d, TimePoint now) {
+  std::vector<AccountingRecord> extra;
+  int64_t card_total = 0;
+  size_t card_count = 0;
+  const TimePoint latest = now - std::chrono::minutes(1);
+  for (auto& r : d.records) {
+    const Expense* e = d.FindExpense(r.expense_id);
+    if (e == nullptr) continue;
+    if (r.type == "REIMBURSEMENT_EXPENSE_APPROVAL") {
+      AccountingRecord post = r;
+      post.id = d.rng.Id("accr_");
+      post.debit_line_id = d.rng.Id("accrli_");
+      post.credit_line_id = d.rng.Id("accrli_");
+      post.type = "REIMBURSEMENT_EXPENSE_POST";
+      post.posted_at = Clamp(r.posted_at + std::chrono::hours(48), latest);
+      extra.push_back(post);
+      AccountingRecord payout = r;
+      payout.id = d.rng.Id("accr_");
+      payout.debit_line_id = d.rng.Id("accrli_");
+      payout.credit_line_id = d.rng.Id("accrli_");
+      payout.type = "REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_PAYOUT";
+      extra.push_back(payout);
+    } else if (r.type == "CARD_EXPENSE_POST") {
+      card_total += r.cents;
+      if (card_count++ % 7 == 3) {
+        AccountingRecord refund = r;
+        refund.id = d.rng.Id("accr_");
+        refund.debit_line_id = d.rng.Id("accrli_");
+        refund.credit_line_id = d.rng.Id("accrli_");
+        refund.type = "CARD_EXPENSE_REFUND";
+        refund.cents = std::max<int64_t>(1, r.cents / 4);  // a partial refund
+        refund.posted_at = Clamp(r.posted_at + std::chrono::hours(72), latest);
+        refund.memo = "Partial refund";
+        extra.push_back(refund);
+      }
+    }
+  }
+  if (card_total > 0) {
+    AccountingRecord payment;
+    payment.id = d.rng.Id("accr_");
+    payment.debit_line_id = d.rng.Id("accrli_");
+    payment.credit_line_id = d.rng.Id("accrli_");
+    payment.type = "CARD_PAYMENT";
+    payment.source_type = "CARD";
+    payment.review_status = d.records.front().review_status;
+    payment.cents = card_total;
+    payment.posted_at = latest;
+    payment.updated_at = latest;
+    payment.memo = "Brex card payment";
+    extra.push_back(payment);
+  }
+  for (auto& r : extra) d.records.push_back(std::move(r));
+}
+
+}  // namespace
 
 void Seed(BrexData& d, const BrexOptions& o, int records, TimePoint month_start, TimePoint now) {
   SeededRng& rng = d.rng;
@@ -637,6 +705,8 @@ void Seed(BrexData& d, const BrexOptions& o, int records, TimePoint month_start,
     }
     d.records.push_back(std::move(r));
   }
+
+  if (o.record_mix) AddRecordMix(d, now);
 
   // AP vendors with bank details, and a few transfers already paid to them.
   const char* routing[] = {"021000021", "121000248", "026009593", "011000138"};
@@ -891,21 +961,27 @@ nlohmann::json RecordJson(const BrexData& d, const AccountingRecord& r, const Br
     fields.push_back(FieldValueJson(d.client_field_id, "CUSTOMER", "Client",
                                     d.clients[static_cast<size_t>(r.client)], o.include_field_names));
   }
+  // Which line carries the spend's coding: the DEBIT of an expense, the CREDIT of a refund (the expense
+  // account is credited), neither for money movements and card payments (balance sheet only).
+  const bool expense = r.type == "CARD_EXPENSE_POST" || r.type == "REIMBURSEMENT_EXPENSE_POST" ||
+                       r.type == "REIMBURSEMENT_EXPENSE_APPROVAL";
+  const bool refund = r.type == "CARD_EXPENSE_REFUND";
+  const std::string other = r.source_type == "CARD" ? "Brex Card" : "Employee reimbursement";
   nlohmann::json lines = nlohmann::json::array();
   lines.push_back({{"id", r.debit_line_id},
                    {"type", "DEBIT"},
                    {"amount", AmountDollars(r.cents)},
                    {"original_amount", AmountDollars(r.cents)},
-                   {"memo", StringOrNull(descriptor)},
-                   {"accounting_field_values", fields}});
+                   {"memo", expense ? StringOrNull(descriptor) : nlohmann::json(other)},
+                   {"accounting_field_values", expense ? fields : nlohmann::json::array()}});
   if (!single_entry) {
     // The offsetting line is the card liability (or the employee payable); it carries no coding.
     lines.push_back({{"id", r.credit_line_id},
                      {"type", "CREDIT"},
                      {"amount", AmountDollars(r.cents)},
                      {"original_amount", AmountDollars(r.cents)},
-                     {"memo", r.source_type == "CARD" ? "Brex Card" : "Employee reimbursement"},
-                     {"accounting_field_values", nlohmann::json::array()}});
+                     {"memo", refund ? StringOrNull(descriptor) : nlohmann::json(other)},
+                     {"accounting_field_values", refund ? fields : nlohmann::json::array()}});
   }
   return {
       {"id", r.id},
@@ -913,7 +989,7 @@ nlohmann::json RecordJson(const BrexData& d, const AccountingRecord& r, const Br
       {"original_amount", AmountDollars(r.cents)},
       {"type", r.type},
       {"review_status", r.review_status},
-      {"source_id", r.expense_id},
+      {"source_id", StringOrNull(r.expense_id)},
       {"source_type", r.source_type},
       {"erp_posting_date", FormatRfc3339(r.posted_at, true)},
       {"updated_at", FormatRfc3339(r.updated_at, true)},

@@ -48,6 +48,11 @@ struct BrexOptions {
   double unknown_gl_ratio = 0.08;            // coded with a GL account the ledger won't know
   double receipt_ratio = 0.85;
   double reimbursement_ratio = 0.1;
+  // §3.1: the accounting API has 19 record types. Off: one record per expense (CARD_EXPENSE_POST or
+  // REIMBURSEMENT_EXPENSE_APPROVAL). On: also a reimbursement's POST (cash basis) and MONEY_MOVEMENT_PAYOUT,
+  // a CARD_EXPENSE_REFUND for about one card expense in seven, and the month's CARD_PAYMENT (the card balance
+  // paid).
+  bool record_mix = false;
   bool include_field_names = true;    // accounting_field_values carry field_name/field_value_name/type
   int duplicate_vendor_status = 400;  // "The name must be unique." — status undocumented
   bool vendor_name_contains = false;  // GET /v1/vendors?name= : exact (default) or substring match

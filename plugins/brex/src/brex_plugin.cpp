@@ -111,6 +111,10 @@ MLC_PLUGIN_MANIFEST(R"json({
                    "description": "Accounting field (remote_field_id, brex_field_id or field_name) holding the GL account."},
       "dimension_keys": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
                          "description": "Accounting field (remote_field_id, brex_field_id or field_name) -> canonical dimension key."},
+      "reimbursement_basis": {"enum": ["accrual", "cash"], "default": "accrual",
+                              "description": "Book a reimbursement at its approval (REIMBURSEMENT_EXPENSE_APPROVAL, accrual) or when it is paid (REIMBURSEMENT_EXPENSE_POST, cash); never both."},
+      "record_types": {"type": "object", "additionalProperties": {"enum": ["expense", "reversal", "none"]},
+                       "description": "Accounting record type -> how it books (expense, reversal = negative expense, none), over the default table."},
       "download_receipts": {"type": "boolean", "default": true},
       "card_last4": {"type": "boolean", "default": true,
                      "description": "Look up each card's last four digits (GET /v2/cards/{id}, scope cards.readonly)."},
@@ -144,6 +148,7 @@ struct Settings {
   std::string connection = std::string(kSystem);
   int64_t page_size = 100;
   FieldMapping mapping;
+  RecordTypes types;
   bool download_receipts = true;
   bool card_last4 = true;
   std::string deep_link_template;
@@ -152,9 +157,9 @@ struct Settings {
 
 Result<Settings> ParseSettings(const json& doc) {
   static constexpr std::string_view kKnown[] = {
-      "base_url",           "environment",      "connection",         "page_size",         "auth_url",
-      "gl_field",           "dimension_keys",   "card_last4",         "download_receipts", "warn_days",
-      "deep_link_template", "idle_expiry_days", "webhook_tolerance_s"};
+      "base_url",           "environment",      "connection",          "page_size",           "auth_url",
+      "gl_field",           "dimension_keys",   "card_last4",          "download_receipts",   "warn_days",
+      "deep_link_template", "idle_expiry_days", "webhook_tolerance_s", "reimbursement_basis", "record_types"};
   Settings s;
   for (const auto& [key, value] : doc.items()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
@@ -214,6 +219,30 @@ Result<Settings> ParseSettings(const json& doc) {
                                "' must be a dimension key (lower-case letters, digits, '_')");
       }
       s.mapping.dimension_keys[from] = to.get<std::string>();
+    }
+  }
+  std::string basis = "accrual";
+  MLC_RETURN_IF_ERROR(text("reimbursement_basis", &basis));
+  if (basis != "accrual" && basis != "cash")
+    return Status::Invalid("setting 'reimbursement_basis' must be accrual or cash");
+  s.types.cash_basis = basis == "cash";
+  if (auto it = doc.find("record_types"); it != doc.end()) {
+    if (!it->is_object()) return Status::Invalid("setting 'record_types' must be an object");
+    for (const auto& [type, booking] : it->items()) {
+      const std::string where = "setting 'record_types." + type + "'";
+      if (!booking.is_string()) return Status::Invalid(where + " must be expense, reversal or none");
+      const std::string b = booking.get<std::string>();
+      if (b == "none") {
+        s.types.overrides[type] = Booking::kNone;
+      } else if (b == "expense" || b == "reversal") {
+        if (!ExpenseKind(type)) {
+          return Status::Invalid(where + ": " + type +
+                                 " is not a card or reimbursement expense type, so it can only be none");
+        }
+        s.types.overrides[type] = b == "expense" ? Booking::kExpense : Booking::kReversal;
+      } else {
+        return Status::Invalid(where + " must be expense, reversal or none");
+      }
     }
   }
   MLC_RETURN_IF_ERROR(boolean("download_receipts", &s.download_receipts));
@@ -538,14 +567,16 @@ class BrexPlugin : public sdk::Plugin {
       Reject("accounting record", id, type.status());
       return std::optional<json>();
     }
-    if (!ExpenseKind(*type)) {
-      // Card payments, rewards, bills and types Brex adds later are not expenses; another export owns them.
+    if (BookingOf(*type, settings_.types) == Booking::kNone) {
+      // Card payments, money movements, rewards, bills, the reimbursement basis not used, types Brex adds
+      // later: not expenses here (README, "Record types").
       host().Log(MLC_LOG_DEBUG, "skipping accounting record of type " + *type);
       return std::optional<json>();
     }
     // Translate once without the extras first: a malformed record (an amount with more decimals than its
     // currency has, an exponent, a missing field) is refused before any request is spent on it.
-    if (auto bare = ExpenseFromRecord(item, RecordExtras{}, settings_.mapping, kSystem, settings_.connection);
+    if (auto bare = ExpenseFromRecord(item, RecordExtras{}, settings_.mapping, kSystem, settings_.connection,
+                                      settings_.types);
         !bare.ok()) {
       if (bare.status().code() != Code::kInvalid) return bare.status();
       Reject("accounting record", id, bare.status());
@@ -557,7 +588,8 @@ class BrexPlugin : public sdk::Plugin {
       Reject("accounting record", id, extras.status());
       return std::optional<json>();
     }
-    auto expense = ExpenseFromRecord(item, *extras, settings_.mapping, kSystem, settings_.connection);
+    auto expense =
+        ExpenseFromRecord(item, *extras, settings_.mapping, kSystem, settings_.connection, settings_.types);
     if (!expense.ok()) {
       if (expense.status().code() != Code::kInvalid) return expense.status();
       Reject("accounting record", id, expense.status());

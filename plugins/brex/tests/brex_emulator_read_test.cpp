@@ -177,6 +177,64 @@ TEST_F(BrexEmulatorReadTest, EveryRecordIsSchemaValidAndReceiptsAreStored) {
   EXPECT_EQ(exported, items.size() - 1);
 }
 
+// Issue 13.11: with the realistic record mix (a reimbursement's approval, post and payout; merchant refunds;
+// the card payment), every economic event lands once with its sign: per expense the canonical amounts add up
+// to purchase minus refunds, a reimbursement is booked once (at approval; at post with the cash basis), and
+// card payments and payouts book nothing.
+TEST_F(BrexEmulatorReadTest, EachEconomicEventOfTheRecordMixLandsOnce) {
+  StartWith(
+      {{"record_mix", true}, {"ready_ratio", 1.0}, {"exported_ratio", 0.0}, {"reimbursement_ratio", 0.6}});
+  auto records = server_->emulator().Objects("accounting_records");
+  ASSERT_TRUE(records.ok());
+  std::map<std::string, int64_t> expected;  // expense id -> net cents
+  std::map<std::string, std::string> kind;
+  std::set<std::string> types;
+  for (const json& r : *records) {
+    types.insert(r["type"].get<std::string>());
+    const json source = r["source_id"];
+    const std::string type = r["type"];
+    const int64_t cents = r["_amount_cents"];
+    if (type == "CARD_EXPENSE_POST" || type == "REIMBURSEMENT_EXPENSE_APPROVAL") {
+      expected[source.get<std::string>()] += cents;
+      kind[source.get<std::string>()] = type == "CARD_EXPENSE_POST" ? "card" : "reimbursement";
+    } else if (type == "CARD_EXPENSE_REFUND") {
+      expected[source.get<std::string>()] -= cents;
+    }
+  }
+  for (const char* t :
+       {"CARD_EXPENSE_POST", "CARD_EXPENSE_REFUND", "CARD_PAYMENT", "REIMBURSEMENT_EXPENSE_APPROVAL",
+        "REIMBURSEMENT_EXPENSE_POST", "REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_PAYOUT"}) {
+    EXPECT_TRUE(types.count(t)) << t;
+  }
+  for (const char* basis : {"accrual", "cash"}) {
+    auto opened = loader::PluginInstance::Open(
+        registry_.Find("brex"), &host_,
+        {{"base_url", server_->base_url()}, {"reimbursement_basis", basis}, {"download_receipts", false}});
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    std::map<std::string, int64_t> got;
+    std::map<std::string, int> bookings;
+    json cursor;
+    for (int page = 0; page < 100; ++page) {
+      auto reply = (*opened)->Read({{"stream", "expenses"}, {"cursor", cursor}, {"limit", 25}});
+      ASSERT_TRUE(reply.ok()) << reply.status().message();
+      for (const json& e : (*reply)["records"]) {
+        const std::string expense = e["x-brex"]["source_id"];
+        got[expense] += e["amount"]["amount_minor"].get<int64_t>();
+        ++bookings[expense + " " + e["x-brex"]["record_type"].get<std::string>()];
+        EXPECT_EQ(e["kind"], kind[expense]) << e.dump();
+        if (e["x-brex"]["record_type"] == "CARD_EXPENSE_REFUND") {
+          EXPECT_LT(e["amount"]["amount_minor"].get<int64_t>(), 0);
+          EXPECT_TRUE(e.contains("account")) << e.dump();
+        }
+      }
+      cursor = (*reply)["next_cursor"];
+      if (!(*reply)["has_more"].get<bool>()) break;
+    }
+    EXPECT_EQ(got, expected) << basis;
+    for (const auto& [key, n] : bookings) EXPECT_EQ(n, 1) << key;
+  }
+}
+
 // Issue 13.10: a vendor whose company_name is null (the spec allows it) is rejected alone; every named
 // vendor of the page is read, and the warning names the vendor and the field.
 TEST_F(BrexEmulatorReadTest, AVendorWithoutANameDoesNotStopTheVendorsStream) {
