@@ -23,7 +23,7 @@ TEST_F(BrexTest, RecordPaginationVisitsEveryRecordExactlyOnce) {
   std::set<std::string> ids;
   for (const auto& r : all) ids.insert(r["id"].get<std::string>());
   EXPECT_EQ(ids.size(), 50u);
-  nlohmann::json last = Get("/v3/accounting/records?limit=1000");
+  nlohmann::json last = Get("/v3/accounting/records?limit=100");
   EXPECT_EQ(last["items"].size(), 50u);
   EXPECT_EQ(last["has_next_page"], false);
   EXPECT_TRUE(last["next_cursor"].is_null());
@@ -41,12 +41,29 @@ TEST_F(BrexTest, DefaultPageIsAHundredAndLimitsAreEnforcedInTheAccountingShape) 
     EXPECT_EQ(doc["error_code"], "INVALID_REQUEST") << bad;
     EXPECT_TRUE(doc["message"].is_string());
   }
+  EXPECT_EQ(Call("GET", "/v3/accounting/records?limit=100").status, 200);
+}
+
+// Issue 13.13: the v3 maximum limit is undocumented (only the default, 100): the strict emulator refuses
+// more, the way Brex refuses a bad request; the maximum is an option.
+TEST_F(BrexTest, AccountingLimitAboveTheDocumentedDefaultIsRefusedUnlessConfigured) {
+  Start(150);
+  for (const char* limit : {"101", "1000"}) {
+    HttpResponse r = Call("GET", std::string("/v3/accounting/records?limit=") + limit);
+    EXPECT_EQ(r.status, 400) << limit;
+    EXPECT_EQ(r.Json().value()["error_code"], "INVALID_REQUEST") << limit;
+  }
+  HttpResponse ids = Call("GET", "/v3/accounting/records?limit=1000&ids=" +
+                                     Objects("accounting_records")[0]["id"].get<std::string>());
+  EXPECT_EQ(ids.status, 400);
+  server_->Stop();
+  Start(150, {{"accounting_max_limit", 1000}});
   EXPECT_EQ(Call("GET", "/v3/accounting/records?limit=1000").status, 200);
 }
 
 TEST_F(BrexTest, RecordsCarryDecimalDollarsAndCodedLineItems) {
   Start(50);
-  HttpResponse r = Call("GET", "/v3/accounting/records?review_status=READY_FOR_EXPORT&limit=1000");
+  HttpResponse r = Call("GET", "/v3/accounting/records?review_status=READY_FOR_EXPORT&limit=100");
   ASSERT_EQ(r.status, 200);
   // Amounts are JSON numbers in decimal dollars: parse them exactly and compare with the emulator's cents.
   auto exact = mlc::json::ParseExact(r.body);
@@ -84,11 +101,11 @@ TEST_F(BrexTest, RecordFiltersAndSingleEntry) {
   auto single = Get("/v3/accounting/records/" + a + "?single_entry=true");
   EXPECT_EQ(single["line_items"].size(), 1u);
   EXPECT_EQ(single["id"], a);
-  auto card = Get("/v3/accounting/records?source_type=CARD&limit=1000");
+  auto card = Get("/v3/accounting/records?source_type=CARD&limit=100");
   for (const auto& r : card["items"]) EXPECT_EQ(r["source_type"], "CARD");
   // updated_at[gt] returns only records changed after the instant.
   const std::string pivot = all[25]["updated_at"];
-  auto newer = Get("/v3/accounting/records?limit=1000&updated_at[gt]=" + UrlEncode(pivot));
+  auto newer = Get("/v3/accounting/records?limit=100&updated_at[gt]=" + UrlEncode(pivot));
   for (const auto& r : newer["items"]) EXPECT_GT(r["updated_at"].get<std::string>(), pivot);
   EXPECT_LT(newer["items"].size(), 50u);
   HttpResponse unknown = Call("GET", "/v3/accounting/records/accr_doesnotexist");
@@ -200,7 +217,7 @@ TEST_F(BrexTest, ExportResultsMovesReadyRecordsToExportedAllOrNothing) {
   HttpResponse again = post({{"results", {success(ready[0])}}});
   EXPECT_EQ(again.status, 422);
   EXPECT_EQ(again.Json().value()["error_code"], "ACCOUNTING_RECORD_NOT_READY_FOR_EXPORT");
-  auto exported = Get("/v3/accounting/records?review_status=EXPORTED&limit=1000");
+  auto exported = Get("/v3/accounting/records?review_status=EXPORTED&limit=100");
   bool found = false;
   for (const auto& r : exported["items"]) found = found || r["id"] == ready[0];
   EXPECT_TRUE(found);

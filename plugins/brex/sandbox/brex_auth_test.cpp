@@ -1,6 +1,7 @@
 // Brex emulator: bearer auth (bxt_ user tokens, OAuth), error shapes, rate limits, faults, options, reset.
 #include <gtest/gtest.h>
 
+#include "brex_model.hpp"
 #include "brex_test_util.hpp"
 #include "mlc/sandbox/crypto.hpp"
 
@@ -67,6 +68,56 @@ TEST_F(BrexTest, UserTokensExpireAfterNinetyIdleDaysOnly) {
   EXPECT_EQ(r.Json().value(), kUnauthorizedV1);
 }
 
+// Issue 13.2: every endpoint needs one of its documented scopes. A user token created with the operator
+// guide's scopes (the emulator's default) can make every call the brex plugin makes; without
+// companies.readonly, GET /v2/company (mlc connect) is a 403; without users.readonly, the keep-alive
+// GET /v2/users/me is a 403 that does not count as use, so the 90-day idle stretch keeps running.
+TEST_F(BrexTest, EndpointsNeedTheirDocumentedScopes) {
+  Start(20, {{"user_token_scopes", BrexOptions::DefaultUserTokenScopes()}});
+  for (const char* path : {"/v2/company", "/v2/users/me", "/v3/accounting/records?limit=5", "/v1/vendors",
+                           "/v1/webhooks/secrets"}) {
+    EXPECT_EQ(Call("GET", path).status, 200) << path;
+  }
+  EXPECT_EQ(Call("GET", "/v2/transactions/card/primary").status, 403);  // not in the guide's list
+  HttpResponse write =
+      Call("POST", "/v1/vendors", R"({"company_name":"Extra Co"})", {{"Idempotency-Key", "k"}});
+  EXPECT_EQ(write.status, 403);
+  EXPECT_EQ(write.Json().value(), nlohmann::json({{"type", "FORBIDDEN"}, {"message", "Forbidden"}}));
+
+  server_->Stop();
+  Start(20, {{"user_token_scopes", {"accounting.record.read", "vendors.readonly"}}});
+  HttpResponse company = Call("GET", "/v2/company");
+  EXPECT_EQ(company.status, 403);
+  EXPECT_EQ(company.Json().value()["type"], "FORBIDDEN");
+  HttpResponse export_results = Call("POST", "/v3/accounting/records/export-results", R"({"results":[]})",
+                                     {{"Content-Type", "application/json"}});
+  EXPECT_EQ(export_results.status, 403);
+  EXPECT_EQ(export_results.Json().value()["error_code"], "FORBIDDEN");
+  // The refused keep-alive does not keep the token alive; an allowed call does.
+  AdvanceClock(80 * 86400);
+  EXPECT_EQ(Call("GET", "/v2/users/me").status, 403);
+  AdvanceClock(11 * 86400);
+  EXPECT_EQ(Call("GET", "/v1/vendors").status, 401);  // 91 days since the last allowed call
+
+  // OAuth tokens carry the scopes of their grant.
+  server_->Stop();
+  Start(5);
+  auto cc = [&](const std::string& scope) {
+    auto r = Call("POST", creds_["oauth"]["token_url"],
+                  EncodeQueryString({{"grant_type", "client_credentials"},
+                                     {"client_id", creds_["oauth"]["client_id"]},
+                                     {"client_secret", creds_["oauth"]["client_secret"]},
+                                     {"scope", scope}}),
+                  {{"Content-Type", "application/x-www-form-urlencoded"}}, false);
+    return r.Json().value()["access_token"].get<std::string>();
+  };
+  const std::string vendors_only = cc("vendors.readonly");
+  EXPECT_EQ(Call("GET", "/v1/vendors", "", {{"Authorization", "Bearer " + vendors_only}}, false).status, 200);
+  EXPECT_EQ(Call("GET", "/v2/users/me", "", {{"Authorization", "Bearer " + vendors_only}}, false).status,
+            403);
+  EXPECT_EQ(Call("GET", "/v2/users/me", "", {{"Authorization", "Bearer " + cc("users")}}, false).status, 200);
+}
+
 TEST_F(BrexTest, ExpiredTokenStatusIsConfigurable) {
   Start(50, {{"expired_token_status", 403}, {"user_token_idle_days", 30}});
   AdvanceClock(31 * 86400);
@@ -85,7 +136,7 @@ TEST_F(BrexTest, OAuthAuthorizationCodeTokensExpireAfterAnHourAndRotate) {
                             EncodeQueryString({{"response_type", "code"},
                                                {"client_id", oauth["client_id"]},
                                                {"redirect_uri", redirect},
-                                               {"scope", "openid offline_access"},
+                                               {"scope", "openid offline_access vendors.readonly"},
                                                {"state", "st"},
                                                {"code_challenge", Base64UrlEncodeNoPad(Sha256(verifier))},
                                                {"code_challenge_method", "S256"}}),
@@ -134,7 +185,7 @@ TEST_F(BrexTest, OAuthAuthorizationCodeTokensExpireAfterAnHourAndRotate) {
   EXPECT_EQ(reused.status, 400);
   EXPECT_EQ(reused.Json().value()["error"], "invalid_grant");
   auto stats = Control("GET", "/_sandbox/stats")["tokens"];
-  EXPECT_EQ(stats["issued"], 1);
+  EXPECT_EQ(stats["issued"], 2);  // the ready grant the emulator announces, and this one
   EXPECT_EQ(stats["refreshed"], 1);
   EXPECT_GE(stats["rejected"].get<int>(), 2);
 }
@@ -169,7 +220,8 @@ TEST_F(BrexTest, RateLimitsAfterAThousandRequestsInSixtySeconds) {
   auto cc = Call("POST", creds_["oauth"]["token_url"],
                  EncodeQueryString({{"grant_type", "client_credentials"},
                                     {"client_id", creds_["oauth"]["client_id"]},
-                                    {"client_secret", creds_["oauth"]["client_secret"]}}),
+                                    {"client_secret", creds_["oauth"]["client_secret"]},
+                                    {"scope", "companies.readonly"}}),
                  {{"Content-Type", "application/x-www-form-urlencoded"}}, false);
   const std::string access = cc.Json().value()["access_token"];
   EXPECT_EQ(Call("GET", "/v2/company", "", {{"Authorization", "Bearer " + access}}, false).status, 200);

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "brex_model.hpp"
 #include "mlc/sandbox/crypto.hpp"
@@ -40,6 +43,11 @@ constexpr const char* kEventTypes[] = {
     "EMBEDDED_USER_STATUS_UPDATED",
     "ACCOUNTING_RECORD_READY_FOR_EXPORT",
 };
+
+// What the brex_oauth plugin's consent asks for (its manifest's auth.scopes).
+constexpr char kReadyGrantScope[] =
+    "openid offline_access accounting.record.read accounting.record.write expenses.card.readonly "
+    "vendors.readonly cards.readonly companies.readonly";
 
 bool IsAccountingPath(std::string_view path) { return path.rfind("/v3/accounting", 0) == 0; }
 
@@ -188,12 +196,18 @@ class BrexEmulator : public Emulator {
 
  private:
   using Method = Response (BrexEmulator::*)(Request&);
-  void Route(Router& router, const char* method, const char* path, Method fn, bool auth = true);
+  // `scopes`: a bearer token must hold any one of them (Brex's per-operation OAuth2 security, brex.md §1.3;
+  // empty: any valid token, as the spec lists none); `auth` false: no token at all (presigned links).
+  void Route(Router& router, const char* method, const char* path, Method fn, std::vector<std::string> scopes,
+             bool auth = true);
   std::string TraceId() const;
   void SeedLocked();
+  // The partner grant the emulator announces (a consent already given); a Reset keeps every token.
+  void IssueReadyGrant();
 
   // Auth; mu_ held.
-  std::optional<Response> Authenticate(const Request& req);
+  std::optional<Response> Authenticate(const Request& req, const std::vector<std::string>& scopes);
+  Response Forbidden(const Request& req) const;
   Response Unauthorized(const Request& req) const;
   Response Expired(const Request& req) const;
   // Pagination arguments; mu_ held.
@@ -247,6 +261,7 @@ class BrexEmulator : public Emulator {
   BrexOptions opts_;
   TimePoint month_start_{};
   std::unique_ptr<OAuthServer> oauth_;
+  std::string ready_access_token_, ready_refresh_token_;
   IdempotencyStore idempotency_;
   mutable std::atomic<uint64_t> trace_counter_{0};
 
@@ -293,6 +308,13 @@ Status BrexEmulator::Install(Router& router, EmulatorContext& ctx) {
   oauth_ = std::make_unique<OAuthServer>(ctx.clock, seed_, oauth, &ctx.stats);
   oauth_->AddClient({data_.oauth_client_id, data_.oauth_client_secret, {}});
   oauth_->Install(router);
+  {
+    // A stream of its own, so the seeded data does not depend on it.
+    SeededRng rng(seed_ ^ 0x6272657841757468ULL);
+    ready_access_token_ = rng.Base62(48);
+    ready_refresh_token_ = rng.Base62(48);
+  }
+  IssueReadyGrant();
 
   RateLimitOptions limits;
   limits.limit = opts_.rate_limit;
@@ -310,53 +332,63 @@ Status BrexEmulator::Install(Router& router, EmulatorContext& ctx) {
     return headers.ok() ? *headers : HeaderList{};
   });
 
+  // Scopes per operation from the specs' security blocks (brex.md §1.3; vendor-specs/brex/*): the "readonly"
+  // scope or its read-write sibling where the spec lists both.
+  const std::vector<std::string> kUsers = {"users", "users.readonly"};
+  const std::vector<std::string> kRecordsRead = {"accounting.record.read", "accounting.record.write"};
+  const std::vector<std::string> kExpensesRead = {"expenses.card.readonly", "expenses.card"};
+  const std::vector<std::string> kTransfersRead = {"transfers.readonly", "incoming_transfers"};
   Route(router, "GET", "/oauth2/default/.well-known/openid-configuration", &BrexEmulator::OpenIdConfiguration,
-        false);
-  Route(router, "GET", "/v2/company", &BrexEmulator::GetCompany);
-  Route(router, "GET", "/v2/users/me", &BrexEmulator::GetMe);
-  Route(router, "GET", "/v2/users", &BrexEmulator::ListUsers);
-  Route(router, "GET", "/v2/users/{id}", &BrexEmulator::GetUser);
-  Route(router, "GET", "/v3/accounting/records", &BrexEmulator::ListRecords);
-  Route(router, "GET", "/v3/accounting/records/{record_id}", &BrexEmulator::GetRecord);
-  Route(router, "POST", "/v3/accounting/records/export-results", &BrexEmulator::ExportResults);
-  Route(router, "POST", "/v3/accounting/integration", &BrexEmulator::CreateIntegration);
+        {}, false);
+  Route(router, "GET", "/v2/company", &BrexEmulator::GetCompany, {"companies.readonly"});
+  Route(router, "GET", "/v2/users/me", &BrexEmulator::GetMe, kUsers);
+  Route(router, "GET", "/v2/users", &BrexEmulator::ListUsers, kUsers);
+  Route(router, "GET", "/v2/users/{id}", &BrexEmulator::GetUser, kUsers);
+  Route(router, "GET", "/v3/accounting/records", &BrexEmulator::ListRecords, kRecordsRead);
+  Route(router, "GET", "/v3/accounting/records/{record_id}", &BrexEmulator::GetRecord, kRecordsRead);
+  Route(router, "POST", "/v3/accounting/records/export-results", &BrexEmulator::ExportResults,
+        {"accounting.record.write"});
+  Route(router, "POST", "/v3/accounting/integration", &BrexEmulator::CreateIntegration,
+        {"accounting.integration.write"});
   Route(router, "POST", "/v3/accounting/integration/{integration_id}/disconnect",
-        &BrexEmulator::DisconnectIntegration);
+        &BrexEmulator::DisconnectIntegration, {"accounting.integration.write"});
   Route(router, "POST", "/v3/accounting/integration/{integration_id}/reactivate",
-        &BrexEmulator::ReactivateIntegration);
-  Route(router, "GET", "/v1/expenses", &BrexEmulator::ListExpenses);
-  Route(router, "GET", "/v1/expenses/card", &BrexEmulator::ListCardExpenses);
-  Route(router, "GET", "/v1/expenses/{expense_id}", &BrexEmulator::GetExpense);
-  Route(router, "GET", "/v1/expenses/card/{expense_id}", &BrexEmulator::GetExpense);
-  Route(router, "PUT", "/v1/expenses/card/{expense_id}", &BrexEmulator::UpdateCardExpense);
+        &BrexEmulator::ReactivateIntegration, {"accounting.integration.write"});
+  Route(router, "GET", "/v1/expenses", &BrexEmulator::ListExpenses, kExpensesRead);
+  Route(router, "GET", "/v1/expenses/card", &BrexEmulator::ListCardExpenses, kExpensesRead);
+  Route(router, "GET", "/v1/expenses/{expense_id}", &BrexEmulator::GetExpense, kExpensesRead);
+  Route(router, "GET", "/v1/expenses/card/{expense_id}", &BrexEmulator::GetExpense, kExpensesRead);
+  Route(router, "PUT", "/v1/expenses/card/{expense_id}", &BrexEmulator::UpdateCardExpense, {"expenses.card"});
   // Presigned receipt links carry their own signature, like S3's; no bearer token.
-  Route(router, "GET", "/receipts/{receipt_id}/{file_name}", &BrexEmulator::DownloadReceipt, false);
-  Route(router, "GET", "/v2/transactions/card/primary", &BrexEmulator::ListCardTransactions);
-  Route(router, "GET", "/v2/cards/{id}", &BrexEmulator::GetCard);
-  Route(router, "GET", "/v1/vendors", &BrexEmulator::ListVendors);
-  Route(router, "POST", "/v1/vendors", &BrexEmulator::CreateVendor);
-  Route(router, "GET", "/v1/vendors/{id}", &BrexEmulator::GetVendor);
-  Route(router, "PUT", "/v1/vendors/{id}", &BrexEmulator::UpdateVendor);
-  Route(router, "DELETE", "/v1/vendors/{id}", &BrexEmulator::DeleteVendor);
-  Route(router, "GET", "/v1/transfers", &BrexEmulator::ListTransfers);
-  Route(router, "POST", "/v1/transfers", &BrexEmulator::CreateTransfer);
-  Route(router, "GET", "/v1/transfers/{id}", &BrexEmulator::GetTransfer);
-  Route(router, "GET", "/v1/webhooks", &BrexEmulator::ListWebhooks);
-  Route(router, "POST", "/v1/webhooks", &BrexEmulator::CreateWebhook);
-  Route(router, "GET", "/v1/webhooks/secrets", &BrexEmulator::ListWebhookSecrets);
-  Route(router, "GET", "/v1/webhooks/{id}", &BrexEmulator::GetWebhook);
-  Route(router, "PUT", "/v1/webhooks/{id}", &BrexEmulator::UpdateWebhook);
-  Route(router, "DELETE", "/v1/webhooks/{id}", &BrexEmulator::DeleteWebhook);
+  Route(router, "GET", "/receipts/{receipt_id}/{file_name}", &BrexEmulator::DownloadReceipt, {}, false);
+  Route(router, "GET", "/v2/transactions/card/primary", &BrexEmulator::ListCardTransactions,
+        {"transactions.card.readonly"});
+  Route(router, "GET", "/v2/cards/{id}", &BrexEmulator::GetCard, {"cards", "cards.readonly"});
+  Route(router, "GET", "/v1/vendors", &BrexEmulator::ListVendors, {"vendors.readonly"});
+  Route(router, "POST", "/v1/vendors", &BrexEmulator::CreateVendor, {"vendors"});
+  Route(router, "GET", "/v1/vendors/{id}", &BrexEmulator::GetVendor, {"vendors.readonly"});
+  Route(router, "PUT", "/v1/vendors/{id}", &BrexEmulator::UpdateVendor, {"vendors"});
+  Route(router, "DELETE", "/v1/vendors/{id}", &BrexEmulator::DeleteVendor, {"vendors"});
+  Route(router, "GET", "/v1/transfers", &BrexEmulator::ListTransfers, kTransfersRead);
+  Route(router, "POST", "/v1/transfers", &BrexEmulator::CreateTransfer, {"transfers"});
+  Route(router, "GET", "/v1/transfers/{id}", &BrexEmulator::GetTransfer, kTransfersRead);
+  Route(router, "GET", "/v1/webhooks", &BrexEmulator::ListWebhooks, {});
+  Route(router, "POST", "/v1/webhooks", &BrexEmulator::CreateWebhook, {});
+  Route(router, "GET", "/v1/webhooks/secrets", &BrexEmulator::ListWebhookSecrets, {});
+  Route(router, "GET", "/v1/webhooks/{id}", &BrexEmulator::GetWebhook, {});
+  Route(router, "PUT", "/v1/webhooks/{id}", &BrexEmulator::UpdateWebhook, {});
+  Route(router, "DELETE", "/v1/webhooks/{id}", &BrexEmulator::DeleteWebhook, {});
   return Status::Ok();
 }
 
-void BrexEmulator::Route(Router& router, const char* method, const char* path, Method fn, bool auth) {
-  router.Add(method, path, [this, fn, auth](Request& req) {
+void BrexEmulator::Route(Router& router, const char* method, const char* path, Method fn,
+                         std::vector<std::string> scopes, bool auth) {
+  router.Add(method, path, [this, fn, auth, scopes = std::move(scopes)](Request& req) {
     Response res;
     {
       std::lock_guard lock(mu_);
       std::optional<Response> denied;
-      if (auth) denied = Authenticate(req);
+      if (auth) denied = Authenticate(req, scopes);
       res = denied ? std::move(*denied) : (this->*fn)(req);
     }
     res.SetHeader("X-Brex-Trace-Id", TraceId());
@@ -377,8 +409,14 @@ json BrexEmulator::Credentials() const {
   const std::string base = ctx_ ? ctx_->base_url : "";
   // "token" and "webhook_secret" repeat the user token and the active signing secret under the secret names
   // the brex plugin declares, so generic clients (the acceptance harness) can fill them by name.
+  // "client_id", "client_secret" and "refresh_token" are the brex_oauth plugin's secrets: a partner grant
+  // whose consent is already given, so the harness can run that build without a browser.
   return {{"user_token", data_.user_token},
           {"token", data_.user_token},
+          {"client_id", data_.oauth_client_id},
+          {"client_secret", data_.oauth_client_secret},
+          {"refresh_token", ready_refresh_token_},
+          {"access_token", ready_access_token_},
           {"webhook_secret", data_.secrets.empty() ? std::string() : data_.secrets.front().secret},
           {"revoked_user_token", data_.revoked_user_token},
           {"oauth",
@@ -422,7 +460,33 @@ Response BrexEmulator::Expired(const Request& req) const {
   return V1Error(403, "Expired token");
 }
 
-std::optional<Response> BrexEmulator::Authenticate(const Request& req) {
+Response BrexEmulator::Forbidden(const Request& req) const {
+  // Brex documents no wording for a missing scope; the body names none, so a client cannot lean on it.
+  if (IsAccountingPath(req.path) && !opts_.v1_auth_errors_on_accounting) {
+    return AcctError(403, "FORBIDDEN", "You do not have permission to perform this action.");
+  }
+  return V1Error(403, "Forbidden");
+}
+
+bool HoldsAnyScope(const std::set<std::string>& held, const std::vector<std::string>& any_of) {
+  if (any_of.empty()) return true;
+  return std::any_of(any_of.begin(), any_of.end(), [&](const std::string& s) { return held.count(s) > 0; });
+}
+
+std::set<std::string> SplitScopes(const std::string& scope) {
+  std::set<std::string> out;
+  size_t pos = 0;
+  while (pos < scope.size()) {
+    size_t end = scope.find(' ', pos);
+    if (end == std::string::npos) end = scope.size();
+    if (end > pos) out.insert(scope.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::optional<Response> BrexEmulator::Authenticate(const Request& req,
+                                                   const std::vector<std::string>& scopes) {
   const auto token = req.BearerToken();
   if (!token) {
     ctx_->stats.CountTokenRejected();
@@ -439,13 +503,18 @@ std::optional<Response> BrexEmulator::Authenticate(const Request& req) {
       ctx_->stats.CountTokenRejected();
       return Expired(req);
     }
+    // A call the token's scopes refuse is not counted as use: Brex does not say it would be (brex.md §1.1
+    // speaks of tokens "used to make an API call"), so a keep-alive outside the scopes keeps nothing alive.
+    if (!opts_.all_user_token_scopes && !HoldsAnyScope(opts_.user_token_scopes, scopes))
+      return Forbidden(req);
     user_token_last_used_ = now;
     return std::nullopt;
   }
   const TokenCheck check = oauth_->CheckAccessToken(*token);  // counts its own rejections
-  if (check.state == TokenState::kValid) return std::nullopt;
   if (check.state == TokenState::kExpired) return Expired(req);
-  return Unauthorized(req);
+  if (check.state != TokenState::kValid) return Unauthorized(req);
+  if (!HoldsAnyScope(SplitScopes(check.grant.scope), scopes)) return Forbidden(req);
+  return std::nullopt;
 }
 
 std::optional<std::string> BrexEmulator::RateLimitKey(const Request& req) const {
@@ -1609,7 +1678,16 @@ void BrexEmulator::Reset() {
   std::lock_guard lock(mu_);
   SeedLocked();
   idempotency_.Clear();
-  oauth_->Reset();
+  // Same credentials: tokens issued before the reset stay valid. Refresh tokens rotate on every use, so
+  // forgetting them would strand a client that refreshed since start (the harness resets mid-run).
+}
+
+void BrexEmulator::IssueReadyGrant() {
+  // The scopes the brex_oauth plugin asks for at consent (its manifest), with offline_access: a refresh
+  // token, which Brex issues only for that scope (brex.md §1.2) and rotates on use (§1.2, third-party).
+  auto issued = oauth_->IssueDirectWithTokens(data_.oauth_client_id, data_.users.front().id, kReadyGrantScope,
+                                              ready_access_token_, ready_refresh_token_);
+  (void)issued;  // fails only for an unknown client or a token in use, neither possible at Install
 }
 
 json BrexEmulator::HarnessInfo() const {
@@ -1627,7 +1705,9 @@ json BrexEmulator::HarnessInfo() const {
            {{"secret", data_.secrets.empty() ? std::string() : data_.secrets.front().secret},
             {"sample_body", sample.dump()},
             {"event", {{"type", "ACCOUNTING_RECORD_READY_FOR_EXPORT"}, {"count", 1}}}}},
-          {"access_token_ttl_s", opts_.access_token_ttl_s}};
+          {"access_token_ttl_s", opts_.access_token_ttl_s},
+          // The brex_oauth build's authorization server (its token_url is {auth_url}/v1/token).
+          {"settings", {{"auth_url", ctx_->base_url + "/oauth2/default"}}}};
 }
 
 json BrexEmulator::ExtraStats() const {

@@ -222,7 +222,9 @@ AccountingRecord MakeRecord(BrexData& d, const Expense& e) {
   r.credit_line_id = d.rng.Id("accrli_");
   r.expense_id = e.id;
   const bool card = e.expense_type == "CARD";
-  r.type = card ? "CARD_EXPENSE_POST" : "REIMBURSEMENT_EXPENSE_POST";
+  // A reimbursement's first record is its approval (accrual basis, spec S2); record_mix adds its POST (cash
+  // basis) and payout.
+  r.type = card ? "CARD_EXPENSE_POST" : "REIMBURSEMENT_EXPENSE_APPROVAL";
   r.source_type = card ? "CARD" : "REIMBURSEMENT";
   r.review_status = "PREPARE";
   r.cents = e.cents;
@@ -269,6 +271,13 @@ std::string PdfEscape(const std::string& s) {
 
 }  // namespace
 
+std::set<std::string> BrexOptions::DefaultUserTokenScopes() {
+  // docs/operator-guide.md, "Brex → FreshBooks against real accounts", step 1 (= the brex plugin's manifest).
+  return {"accounting.record.read", "accounting.record.write", "expenses.card.readonly", "vendors.readonly",
+          "cards.readonly",         "companies.readonly",      "users.readonly",         "openid",
+          "offline_access"};
+}
+
 Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
   BrexOptions o;
   if (j.is_null()) return o;
@@ -276,6 +285,21 @@ Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
   for (const auto& [key, v] : j.items()) {
     if (key == "user_token_idle_days") {
       MLC_ASSIGN_OR_RETURN(o.user_token_idle_days, Integer(v, key, 1, 3650));
+    } else if (key == "user_token_scopes") {
+      if (v == "all") {
+        o.all_user_token_scopes = true;
+        o.user_token_scopes.clear();
+      } else if (v.is_array()) {
+        o.all_user_token_scopes = false;
+        o.user_token_scopes.clear();
+        for (const auto& scope : v) {
+          if (!scope.is_string() || scope.get_ref<const std::string&>().empty())
+            return Status::Invalid("option user_token_scopes must list scope names");
+          o.user_token_scopes.insert(scope.get<std::string>());
+        }
+      } else {
+        return Status::Invalid("option user_token_scopes must be \"all\" or an array of scopes");
+      }
     } else if (key == "expired_token_status") {
       MLC_ASSIGN_OR_RETURN(int64_t s, Integer(v, key, 401, 403));
       if (s == 402) return Status::Invalid("option expired_token_status must be 401 or 403");
@@ -334,12 +358,16 @@ Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
       MLC_ASSIGN_OR_RETURN(o.receipt_ratio, Ratio(v, key));
     } else if (key == "reimbursement_ratio") {
       MLC_ASSIGN_OR_RETURN(o.reimbursement_ratio, Ratio(v, key));
+    } else if (key == "record_mix") {
+      MLC_ASSIGN_OR_RETURN(o.record_mix, Boolean(v, key));
     } else if (key == "include_field_names") {
       MLC_ASSIGN_OR_RETURN(o.include_field_names, Boolean(v, key));
     } else if (key == "duplicate_vendor_status") {
       MLC_ASSIGN_OR_RETURN(int64_t s, Integer(v, key, 400, 409));
       if (s != 400 && s != 409) return Status::Invalid("option duplicate_vendor_status must be 400 or 409");
       o.duplicate_vendor_status = static_cast<int>(s);
+    } else if (key == "nameless_vendors") {
+      MLC_ASSIGN_OR_RETURN(o.nameless_vendors, Integer(v, key, 0, 1000));
     } else if (key == "vendor_name_match") {
       if (v != "exact" && v != "contains")
         return Status::Invalid("option vendor_name_match must be exact or contains");
@@ -364,6 +392,8 @@ Result<BrexOptions> BrexOptions::FromJson(const nlohmann::json& j) {
 nlohmann::json BrexOptions::ToJson() const {
   nlohmann::json j = {
       {"user_token_idle_days", user_token_idle_days},
+      {"user_token_scopes",
+       all_user_token_scopes ? nlohmann::json("all") : nlohmann::json(user_token_scopes)},
       {"expired_token_status", expired_token_status},
       {"access_token_ttl_s", access_token_ttl_s},
       {"rotate_refresh_tokens", rotate_refresh_tokens},
@@ -382,8 +412,10 @@ nlohmann::json BrexOptions::ToJson() const {
       {"receipt_ratio", receipt_ratio},
       {"reimbursement_ratio", reimbursement_ratio},
       {"include_field_names", include_field_names},
+      {"record_mix", record_mix},
       {"duplicate_vendor_status", duplicate_vendor_status},
       {"vendor_name_match", vendor_name_contains ? "contains" : "exact"},
+      {"nameless_vendors", nameless_vendors},
       {"receipt_url_ttl_s", receipt_url_ttl_s},
       {"accounting_auth_error_shape", v1_auth_errors_on_accounting ? "v1" : "accounting"},
   };
@@ -481,6 +513,69 @@ void CodeRecord(BrexData& d, const BrexOptions& o, AccountingRecord& r) {
   r.department = u ? d.DepartmentValueFor(u->department_id) : 0;
   r.client = e ? e->client : static_cast<int>(d.clients.size()) - 1;
 }
+
+namespace {
+
+// The other record types one month of spend produces (BrexOptions::record_mix), each an event Brex describes
+// (spec S2, AccountingRecordDetailed.type): a reimbursement is approved (APPROVAL, "accrual basis"), then
+// fulfilled (POST, "cash basis") with its payout to the employee (MONEY_MOVEMENT_PAYOUT); some card purchases
+// are refunded by the merchant (CARD_EXPENSE_REFUND); the card balance is paid (CARD_PAYMENT). Each extra
+// record shares its expense's review status, so a READY_FOR_EXPORT expense has all its records ready.
+void AddRecordMix(BrexData& d, TimePoint now) {
+  std::vector<AccountingRecord> extra;
+  int64_t card_total = 0;
+  size_t card_count = 0;
+  const TimePoint latest = now - std::chrono::minutes(1);
+  for (auto& r : d.records) {
+    const Expense* e = d.FindExpense(r.expense_id);
+    if (e == nullptr) continue;
+    if (r.type == "REIMBURSEMENT_EXPENSE_APPROVAL") {
+      AccountingRecord post = r;
+      post.id = d.rng.Id("accr_");
+      post.debit_line_id = d.rng.Id("accrli_");
+      post.credit_line_id = d.rng.Id("accrli_");
+      post.type = "REIMBURSEMENT_EXPENSE_POST";
+      post.posted_at = Clamp(r.posted_at + std::chrono::hours(48), latest);
+      extra.push_back(post);
+      AccountingRecord payout = r;
+      payout.id = d.rng.Id("accr_");
+      payout.debit_line_id = d.rng.Id("accrli_");
+      payout.credit_line_id = d.rng.Id("accrli_");
+      payout.type = "REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_PAYOUT";
+      extra.push_back(payout);
+    } else if (r.type == "CARD_EXPENSE_POST") {
+      card_total += r.cents;
+      if (card_count++ % 7 == 3) {
+        AccountingRecord refund = r;
+        refund.id = d.rng.Id("accr_");
+        refund.debit_line_id = d.rng.Id("accrli_");
+        refund.credit_line_id = d.rng.Id("accrli_");
+        refund.type = "CARD_EXPENSE_REFUND";
+        refund.cents = std::max<int64_t>(1, r.cents / 4);  // a partial refund
+        refund.posted_at = Clamp(r.posted_at + std::chrono::hours(72), latest);
+        refund.memo = "Partial refund";
+        extra.push_back(refund);
+      }
+    }
+  }
+  if (card_total > 0) {
+    AccountingRecord payment;
+    payment.id = d.rng.Id("accr_");
+    payment.debit_line_id = d.rng.Id("accrli_");
+    payment.credit_line_id = d.rng.Id("accrli_");
+    payment.type = "CARD_PAYMENT";
+    payment.source_type = "CARD";
+    payment.review_status = d.records.front().review_status;
+    payment.cents = card_total;
+    payment.posted_at = latest;
+    payment.updated_at = latest;
+    payment.memo = "Brex card payment";
+    extra.push_back(payment);
+  }
+  for (auto& r : extra) d.records.push_back(std::move(r));
+}
+
+}  // namespace
 
 void Seed(BrexData& d, const BrexOptions& o, int records, TimePoint month_start, TimePoint now) {
   SeededRng& rng = d.rng;
@@ -611,6 +706,8 @@ void Seed(BrexData& d, const BrexOptions& o, int records, TimePoint month_start,
     d.records.push_back(std::move(r));
   }
 
+  if (o.record_mix) AddRecordMix(d, now);
+
   // AP vendors with bank details, and a few transfers already paid to them.
   const char* routing[] = {"021000021", "121000248", "026009593", "011000138"};
   const auto& names = AgencyVendorNames();
@@ -646,6 +743,23 @@ void Seed(BrexData& d, const BrexOptions& o, int records, TimePoint month_start,
                                         {"postal_code", "94105"},
                                         {"phone_number", nullptr}}}}}});
     }
+    d.vendors.push_back(std::move(v));
+  }
+  // Brex: VendorResponse.company_name is nullable (brex.md §3.4), e.g. a payee known only by its bank
+  // account; seeded after the named ones so the transfers below keep their counterparties.
+  for (int64_t i = 0; i < o.nameless_vendors; ++i) {
+    Vendor v;
+    v.id = rng.Id("vendor_");
+    v.email = nullptr;
+    v.phone = nullptr;
+    v.payment_accounts = nlohmann::json::array();
+    v.payment_accounts.push_back({{"details",
+                                   {{"type", "ACH"},
+                                    {"payment_instrument_id", rng.Id("pi_")},
+                                    {"routing_number", routing[static_cast<size_t>(i) % 4]},
+                                    {"account_number", rng.Digits(10)},
+                                    {"account_type", "CHECKING"},
+                                    {"account_class", "PERSONAL"}}}});
     d.vendors.push_back(std::move(v));
   }
   const char* statuses[] = {"PROCESSED", "PROCESSED", "PROCESSED", "PROCESSING", "SCHEDULED", "FAILED"};
@@ -847,21 +961,27 @@ nlohmann::json RecordJson(const BrexData& d, const AccountingRecord& r, const Br
     fields.push_back(FieldValueJson(d.client_field_id, "CUSTOMER", "Client",
                                     d.clients[static_cast<size_t>(r.client)], o.include_field_names));
   }
+  // Which line carries the spend's coding: the DEBIT of an expense, the CREDIT of a refund (the expense
+  // account is credited), neither for money movements and card payments (balance sheet only).
+  const bool expense = r.type == "CARD_EXPENSE_POST" || r.type == "REIMBURSEMENT_EXPENSE_POST" ||
+                       r.type == "REIMBURSEMENT_EXPENSE_APPROVAL";
+  const bool refund = r.type == "CARD_EXPENSE_REFUND";
+  const std::string other = r.source_type == "CARD" ? "Brex Card" : "Employee reimbursement";
   nlohmann::json lines = nlohmann::json::array();
   lines.push_back({{"id", r.debit_line_id},
                    {"type", "DEBIT"},
                    {"amount", AmountDollars(r.cents)},
                    {"original_amount", AmountDollars(r.cents)},
-                   {"memo", StringOrNull(descriptor)},
-                   {"accounting_field_values", fields}});
+                   {"memo", expense ? StringOrNull(descriptor) : nlohmann::json(other)},
+                   {"accounting_field_values", expense ? fields : nlohmann::json::array()}});
   if (!single_entry) {
     // The offsetting line is the card liability (or the employee payable); it carries no coding.
     lines.push_back({{"id", r.credit_line_id},
                      {"type", "CREDIT"},
                      {"amount", AmountDollars(r.cents)},
                      {"original_amount", AmountDollars(r.cents)},
-                     {"memo", r.source_type == "CARD" ? "Brex Card" : "Employee reimbursement"},
-                     {"accounting_field_values", nlohmann::json::array()}});
+                     {"memo", refund ? StringOrNull(descriptor) : nlohmann::json(other)},
+                     {"accounting_field_values", refund ? fields : nlohmann::json::array()}});
   }
   return {
       {"id", r.id},
@@ -869,7 +989,7 @@ nlohmann::json RecordJson(const BrexData& d, const AccountingRecord& r, const Br
       {"original_amount", AmountDollars(r.cents)},
       {"type", r.type},
       {"review_status", r.review_status},
-      {"source_id", r.expense_id},
+      {"source_id", StringOrNull(r.expense_id)},
       {"source_type", r.source_type},
       {"erp_posting_date", FormatRfc3339(r.posted_at, true)},
       {"updated_at", FormatRfc3339(r.updated_at, true)},
@@ -900,7 +1020,7 @@ nlohmann::json TransactionJson(const CardTransaction& t, bool expand_expense_id)
 
 nlohmann::json VendorJson(const Vendor& v) {
   return {{"id", v.id},
-          {"company_name", v.company_name},
+          {"company_name", StringOrNull(v.company_name)},  // nullable (brex.md §3.4)
           {"email", v.email},
           {"phone", v.phone},
           {"payment_accounts", v.payment_accounts}};

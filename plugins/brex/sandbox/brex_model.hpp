@@ -25,7 +25,11 @@ namespace mlc::sandbox::brex {
 
 // Behaviour switches; defaults follow brex.md, and the notes' open items are the configurable ones.
 struct BrexOptions {
-  int64_t user_token_idle_days = 90;     // §1.1: 90 (auth page) vs 30 (FAQ)
+  int64_t user_token_idle_days = 90;  // §1.1: 90 (auth page) vs 30 (FAQ)
+  // §1.1: a user token's scopes are chosen when it is created. Default: what the operator guide tells an
+  // operator to select for the brex plugin; "all" (empty set + all_user_token_scopes) grants every scope.
+  std::set<std::string> user_token_scopes = DefaultUserTokenScopes();
+  bool all_user_token_scopes = false;
   int expired_token_status = 401;        // 401, or 403 {"type":"FORBIDDEN","message":"Expired token"}
   int64_t access_token_ttl_s = 3600;     // §1.2: one hour
   bool rotate_refresh_tokens = true;     // §1.2: third-party reports only
@@ -33,8 +37,9 @@ struct BrexOptions {
   int64_t rate_limit = 1000;             // §5: 1,000 requests per 60 s
   int64_t rate_window_s = 60;
   RateLimitOptions::Window rate_window_kind = RateLimitOptions::Window::kSliding;
-  bool send_retry_after = false;                          // §5: no documented rate-limit headers
-  int64_t accounting_max_limit = 1000;                    // §10.5: v3 maximum not documented
+  bool send_retry_after = false;  // §5: no documented rate-limit headers
+  // §10.5: the v3 maximum `limit` is not documented, only its default (100, §3.1): strict by default.
+  int64_t accounting_max_limit = 100;
   std::string failed_export_status = "READY_FOR_EXPORT";  // §3.1: status after a failure result undocumented
   int64_t ready_event_batch_size = 100;      // record ids per ACCOUNTING_RECORD_READY_FOR_EXPORT event
   std::optional<std::pair<int, int>> month;  // seed month "YYYY-MM"; default: the month before the clock's
@@ -43,14 +48,21 @@ struct BrexOptions {
   double unknown_gl_ratio = 0.08;            // coded with a GL account the ledger won't know
   double receipt_ratio = 0.85;
   double reimbursement_ratio = 0.1;
+  // §3.1: the accounting API has 19 record types. Off: one record per expense (CARD_EXPENSE_POST or
+  // REIMBURSEMENT_EXPENSE_APPROVAL). On: also a reimbursement's POST (cash basis) and MONEY_MOVEMENT_PAYOUT,
+  // a CARD_EXPENSE_REFUND for about one card expense in seven, and the month's CARD_PAYMENT (the card balance
+  // paid).
+  bool record_mix = false;
   bool include_field_names = true;    // accounting_field_values carry field_name/field_value_name/type
   int duplicate_vendor_status = 400;  // "The name must be unique." — status undocumented
   bool vendor_name_contains = false;  // GET /v1/vendors?name= : exact (default) or substring match
+  int64_t nameless_vendors = 0;       // §3.4: VendorResponse.company_name is nullable; seed this many
   int64_t receipt_url_ttl_s = 900;    // presigned receipt links expire in 15 minutes
   // 401s on /v3/accounting: the accounting spec's {"error_code":"UNAUTHORIZED",...} (default) or the v1
   // {"type":"UNAUTHORIZED","message":"PERMISSION_DENIED: ..."} body a gateway in front might send.
   bool v1_auth_errors_on_accounting = false;
 
+  static std::set<std::string> DefaultUserTokenScopes();
   static Result<BrexOptions> FromJson(const nlohmann::json& j);
   nlohmann::json ToJson() const;
 };

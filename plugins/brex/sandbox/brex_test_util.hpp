@@ -24,6 +24,9 @@ class BrexTest : public mlc::testing::EmulatorFixture {
   void Start(int records = 50, nlohmann::json vendor = nlohmann::json::object(),
              std::string webhook_url = "") {
     vendor["month"] = "2025-05";
+    // These tests drive every endpoint, writes included: a token created with every scope unless a test
+    // narrows it (the emulator's default is the operator guide's read scopes).
+    if (!vendor.contains("user_token_scopes")) vendor["user_token_scopes"] = "all";
     StartEmulator(MakeBrexEmulator, Options(records, vendor, std::move(webhook_url)), "user_token");
   }
 

@@ -26,19 +26,29 @@
 #include "mlc/plugin.hpp"
 #include "mlc/status.hpp"
 
+// Brex scopes per endpoint the plugin calls (brex.md §1.3, the specs' security blocks): GET
+// /v3/accounting/records accounting.record.read, export results accounting.record.write, GET
+// /v1/expenses/{id} expenses.card.readonly, GET /v1/vendors vendors.readonly, GET /v2/cards/{id}
+// cards.readonly, GET /v2/company (check, i.e. `mlc connect`) companies.readonly; brex.so's keep-alive
+// GET /v2/users/me users.readonly. docs/operator-guide.md lists exactly these (a unit test compares).
+#define MLC_BREX_READ_SCOPES                                                                                      \
+  R"json("accounting.record.read", "accounting.record.write", "expenses.card.readonly", "vendors.readonly",)json" \
+  R"json( "cards.readonly", "companies.readonly")json"
+
 #ifdef MLC_BREX_OAUTH
 // Partner OAuth (brex.md §1.2-1.3): authorization code + refresh (offline_access), one-hour access tokens.
 // Rotating refresh tokens are reported by third parties only; declaring rotation makes the host persist a new
 // refresh token whenever one comes back, which is safe either way.
 #define MLC_BREX_NAME "brex_oauth"
-#define MLC_BREX_MANIFEST_AUTH                                                                              \
-  R"json({"kind": "oauth2_authorization_code",)json"                                                        \
-  R"json( "authorize_url": "https://accounts-api.brex.com/oauth2/default/v1/authorize",)json"               \
-  R"json( "token_url": "https://accounts-api.brex.com/oauth2/default/v1/token",)json"                       \
-  R"json( "scopes": ["openid", "offline_access", "accounting.record.read", "accounting.record.write",)json" \
-  R"json(   "expenses.card.readonly", "vendors.readonly", "cards.readonly", "companies.readonly"],)json"    \
-  R"json( "refresh_rotates": true, "access_ttl_s": 3600, "refresh_margin_s": 300,)json"                     \
+#define MLC_BREX_MANIFEST_AUTH                                                                  \
+  R"json({"kind": "oauth2_authorization_code",)json"                                            \
+  R"json( "authorize_url": "{auth_url}/v1/authorize", "token_url": "{auth_url}/v1/token",)json" \
+  R"json( "scopes": ["openid", "offline_access", )json" MLC_BREX_READ_SCOPES R"json(],)json"    \
+  R"json( "refresh_rotates": true, "access_ttl_s": 3600, "refresh_margin_s": 300,)json"         \
   R"json( "secret_fields": ["client_id", "client_secret", "refresh_token"]})json"
+// The authorization server is its own host (accounts-api.brex.com, brex.md §1.2), so it is a setting of its
+// own; the host needs it before the plugin first opens (consent, token exchange), hence required.
+#define MLC_BREX_SETTINGS_REQUIRED R"json("required": ["auth_url"],)json"
 #define MLC_BREX_MANIFEST_AUTH_SECRETS                                                                                                \
   R"json({"name": "client_id", "description": "Partner OAuth client id (issued by Brex developer support).", "required": true},)json" \
   R"json({"name": "client_secret", "description": "Partner OAuth client secret.", "required": true},)json"                            \
@@ -47,9 +57,14 @@
 // A user token (bxt_...) expires after 90 days without an API call (brex.md §1.1; the FAQ says 30: the
 // idle_expiry_days setting overrides); the host's scheduler keeps it alive with GET /v2/users/me.
 #define MLC_BREX_NAME "brex"
+// `scopes` says what the token must be created with: the read scopes, users.readonly for the keep-alive, and
+// openid + offline_access, which registering the webhook with the same token needs (brex.md §1.3).
 #define MLC_BREX_MANIFEST_AUTH                                                                                  \
   R"json({"kind": "static_bearer", "secret_fields": ["token"], "idle_expiry_days": 90, "x-warn_days": 14,)json" \
-  R"json( "keepalive": {"method": "GET", "path": "/v2/users/me"}})json"
+  R"json( "keepalive": {"method": "GET", "path": "/v2/users/me"},)json"                                         \
+  R"json( "scopes": [)json" MLC_BREX_READ_SCOPES                                                                \
+  R"json(, "users.readonly", "openid", "offline_access"]})json"
+#define MLC_BREX_SETTINGS_REQUIRED
 #define MLC_BREX_MANIFEST_AUTH_SECRETS \
   R"json({"name": "token", "description": "Brex user token (bxt_...), created by an account or card admin.", "required": true},)json"
 #endif
@@ -81,10 +96,13 @@ MLC_PLUGIN_MANIFEST(R"json({
   "settings_schema": {
     "type": "object",
     "additionalProperties": false,
+    )json" MLC_BREX_SETTINGS_REQUIRED R"json(
     "properties": {
       "base_url": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 400,
                    "description": "API root; default from environment (https://api.brex.com or https://api-staging.brex.com)."},
       "environment": {"enum": ["production", "staging"], "default": "production"},
+      "auth_url": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 400,
+                   "description": "brex_oauth: the OAuth2 authorization server, https://accounts-api.brex.com/oauth2/default (staging: https://accounts-api.staging.brexapps.com/oauth2/default). brex (user tokens) does not use it."},
       "connection": {"type": "string", "minLength": 1, "maxLength": 100,
                      "description": "Written into source.connection (default: the plugin name)."},
       "page_size": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100,
@@ -93,6 +111,10 @@ MLC_PLUGIN_MANIFEST(R"json({
                    "description": "Accounting field (remote_field_id, brex_field_id or field_name) holding the GL account."},
       "dimension_keys": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
                          "description": "Accounting field (remote_field_id, brex_field_id or field_name) -> canonical dimension key."},
+      "reimbursement_basis": {"enum": ["accrual", "cash"], "default": "accrual",
+                              "description": "Book a reimbursement at its approval (REIMBURSEMENT_EXPENSE_APPROVAL, accrual) or when it is paid (REIMBURSEMENT_EXPENSE_POST, cash); never both."},
+      "record_types": {"type": "object", "additionalProperties": {"enum": ["expense", "reversal", "none"]},
+                       "description": "Accounting record type -> how it books (expense, reversal = negative expense, none), over the default table."},
       "download_receipts": {"type": "boolean", "default": true},
       "card_last4": {"type": "boolean", "default": true,
                      "description": "Look up each card's last four digits (GET /v2/cards/{id}, scope cards.readonly)."},
@@ -117,6 +139,7 @@ constexpr std::string_view kSystem = MLC_BREX_NAME;
 constexpr std::string_view kProduction = "https://api.brex.com";
 constexpr std::string_view kStaging = "https://api-staging.brex.com";
 constexpr int64_t kMaxPage = 1000;  // Brex: limit above 1000 is a 400
+constexpr int64_t kMaxIds = 500;    // Brex: "ID size is limited to 500" (brex.md §3.1)
 constexpr std::string_view kRecordsPath = "/v3/accounting/records";
 
 struct Settings {
@@ -125,6 +148,7 @@ struct Settings {
   std::string connection = std::string(kSystem);
   int64_t page_size = 100;
   FieldMapping mapping;
+  RecordTypes types;
   bool download_receipts = true;
   bool card_last4 = true;
   std::string deep_link_template;
@@ -133,9 +157,9 @@ struct Settings {
 
 Result<Settings> ParseSettings(const json& doc) {
   static constexpr std::string_view kKnown[] = {
-      "base_url",  "environment",        "connection",       "page_size",
-      "gl_field",  "dimension_keys",     "card_last4",       "download_receipts",
-      "warn_days", "deep_link_template", "idle_expiry_days", "webhook_tolerance_s"};
+      "base_url",           "environment",      "connection",          "page_size",           "auth_url",
+      "gl_field",           "dimension_keys",   "card_last4",          "download_receipts",   "warn_days",
+      "deep_link_template", "idle_expiry_days", "webhook_tolerance_s", "reimbursement_basis", "record_types"};
   Settings s;
   for (const auto& [key, value] : doc.items()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
@@ -177,6 +201,11 @@ Result<Settings> ParseSettings(const json& doc) {
     s.base_url_setting = true;
   }
   while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
+  // auth_url is read by the host's token manager (the manifest's {auth_url}); checked here too.
+  std::string auth_url;
+  MLC_RETURN_IF_ERROR(text("auth_url", &auth_url));
+  if (!auth_url.empty() && auth_url.rfind("http://", 0) != 0 && auth_url.rfind("https://", 0) != 0)
+    return Status::Invalid("setting 'auth_url' must be an http:// or https:// URL");
   MLC_RETURN_IF_ERROR(text("connection", &s.connection));
   if (s.connection.empty()) return Status::Invalid("setting 'connection' must not be empty");
   MLC_RETURN_IF_ERROR(integer("page_size", 1, kMaxPage, &s.page_size));
@@ -192,6 +221,30 @@ Result<Settings> ParseSettings(const json& doc) {
       s.mapping.dimension_keys[from] = to.get<std::string>();
     }
   }
+  std::string basis = "accrual";
+  MLC_RETURN_IF_ERROR(text("reimbursement_basis", &basis));
+  if (basis != "accrual" && basis != "cash")
+    return Status::Invalid("setting 'reimbursement_basis' must be accrual or cash");
+  s.types.cash_basis = basis == "cash";
+  if (auto it = doc.find("record_types"); it != doc.end()) {
+    if (!it->is_object()) return Status::Invalid("setting 'record_types' must be an object");
+    for (const auto& [type, booking] : it->items()) {
+      const std::string where = "setting 'record_types." + type + "'";
+      if (!booking.is_string()) return Status::Invalid(where + " must be expense, reversal or none");
+      const std::string b = booking.get<std::string>();
+      if (b == "none") {
+        s.types.overrides[type] = Booking::kNone;
+      } else if (b == "expense" || b == "reversal") {
+        if (!ExpenseKind(type)) {
+          return Status::Invalid(where + ": " + type +
+                                 " is not a card or reimbursement expense type, so it can only be none");
+        }
+        s.types.overrides[type] = b == "expense" ? Booking::kExpense : Booking::kReversal;
+      } else {
+        return Status::Invalid(where + " must be expense, reversal or none");
+      }
+    }
+  }
   MLC_RETURN_IF_ERROR(boolean("download_receipts", &s.download_receipts));
   MLC_RETURN_IF_ERROR(boolean("card_last4", &s.card_last4));
   MLC_RETURN_IF_ERROR(text("deep_link_template", &s.deep_link_template));
@@ -200,6 +253,23 @@ Result<Settings> ParseSettings(const json& doc) {
   MLC_RETURN_IF_ERROR(integer("idle_expiry_days", 1, 3650, &ignored));
   MLC_RETURN_IF_ERROR(integer("warn_days", 0, 3650, &ignored));
   return s;
+}
+
+// The scope the request `what` ("GET /v2/company") needs, for error messages; empty when unknown.
+std::string_view ScopeFor(std::string_view what) {
+  static constexpr std::pair<std::string_view, std::string_view> kScopes[] = {
+      {"/v3/accounting/records/export-results", "accounting.record.write"},
+      {"/v3/accounting/records", "accounting.record.read"},
+      {"/v1/expenses", "expenses.card.readonly"},
+      {"/v1/vendors", "vendors.readonly"},
+      {"/v2/cards", "cards.readonly"},
+      {"/v2/company", "companies.readonly"},
+      {"/v2/users", "users.readonly"},
+  };
+  for (const auto& [path, scope] : kScopes) {
+    if (what.find(path) != std::string_view::npos) return scope;
+  }
+  return {};
 }
 
 // What a Brex error response means. v1/v2 bodies are {"type", "message", "code"?}; the accounting API's are
@@ -217,7 +287,12 @@ Status BrexError(const sdk::HttpResponse& r, std::string_view what) {
       message += ": " + it->get<std::string>().substr(0, 300);
   }
   // 403 is also how Brex reports an expired token ("Expired token") and a missing scope.
-  if (r.status == 401 || r.status == 403) return Status::Auth(message);
+  if (r.status == 403) {
+    if (const std::string_view scope = ScopeFor(what); !scope.empty())
+      message += " (the token needs scope " + std::string(scope) + ", or it has expired)";
+    return Status::Auth(message);
+  }
+  if (r.status == 401) return Status::Auth(message);
   if (r.status == 429 || r.status >= 500) return Status::Retry(message);
   if (r.status == 400 || r.status == 404 || r.status == 409 || r.status == 422)
     return Status::Invalid(message);
@@ -278,25 +353,22 @@ class BrexPlugin : public sdk::Plugin {
     return Status::Ok();
   }
 
+  // `mlc connect` runs this: every request the connection will make must be allowed, so a 403 (Brex's answer
+  // to a missing scope, and to an expired token) fails it naming the scope the token needs.
   Result<json> Check(const json& /*request*/) override {
     // The accounting API is what this plugin needs (and it is gated, alpha): the smallest page of it.
     MLC_ASSIGN_OR_RETURN(json records, GetJson(std::string(kRecordsPath), {{"limit", "1"}}));
     (void)records;
-    // The company is display information only; a token without companies.readonly still passes.
+    MLC_ASSIGN_OR_RETURN(json company, GetJson("/v2/company", {}));
     json account = {{"name", "Brex"}};
-    sdk::HttpRequest req;
-    req.url = "/v2/company";
-    MLC_ASSIGN_OR_RETURN(sdk::HttpResponse res, host().Http(req));
-    if (res.success()) {
-      if (auto company = res.Json(); company.ok() && company->is_object()) {
-        if (auto name = company->find("legal_name"); name != company->end() && name->is_string())
-          account["name"] = *name;
-        if (auto id = company->find("id"); id != company->end() && id->is_string())
-          account["company_id"] = *id;
-      }
-    } else if (res.status != 403 && res.status != 404) {
-      return BrexError(res, "GET /v2/company");
-    }
+    if (auto name = company.find("legal_name"); name != company.end() && name->is_string())
+      account["name"] = *name;
+    if (auto id = company.find("id"); id != company.end() && id->is_string()) account["company_id"] = *id;
+#ifndef MLC_BREX_OAUTH
+    // The host keeps the user token alive with this request; refused, it would keep nothing alive.
+    MLC_ASSIGN_OR_RETURN(json me, GetJson("/v2/users/me", {}));
+    (void)me;
+#endif
     return json{{"ok", true}, {"account", std::move(account)}};
   }
 
@@ -451,22 +523,12 @@ class BrexPlugin : public sdk::Plugin {
     for (size_t i = 0; i < page["items"].size(); ++i) {
       const json& item = page["items"][i];
       const std::string where = what + " items[" + std::to_string(i) + "]";
-      auto updated = mj::StringField(item, "updated_at");
-      if (!updated.ok()) return updated.status().Wrap(where);
-      auto updated_us = ParseTimestampMicros(*updated);
-      if (!updated_us.ok()) return updated_us.status().Wrap(where + ".updated_at");
-      cursor.high_us = std::max(cursor.high_us.value_or(*updated_us), *updated_us);
-      auto type = mj::StringField(item, "type");
-      if (!type.ok()) return type.status().Wrap(where);
-      if (!ExpenseKind(*type)) {
-        // Card payments, rewards, bills and types Brex adds later are not expenses; another export owns them.
-        host().Log(MLC_LOG_DEBUG, "skipping accounting record of type " + *type);
-        continue;
-      }
-      MLC_ASSIGN_OR_RETURN(RecordExtras extras, Extras(item));
-      MLC_ASSIGN_OR_RETURN(json expense,
-                           ExpenseFromRecord(item, extras, settings_.mapping, kSystem, settings_.connection));
-      records.push_back(std::move(expense));
+      // The watermark moves past every record that has an update time, rejected ones included: one bad record
+      // must not hold the stream back.
+      if (auto updated = ParseTimestampMicros(item.value("updated_at", std::string())); updated.ok())
+        cursor.high_us = std::max(cursor.high_us.value_or(*updated), *updated);
+      MLC_ASSIGN_OR_RETURN(std::optional<json> expense, ExpenseOf(item, where));
+      if (expense) records.push_back(std::move(*expense));
     }
 
     ExpenseCursor after;
@@ -484,6 +546,56 @@ class BrexPlugin : public sdk::Plugin {
       }
     }
     return json{{"records", std::move(records)}, {"next_cursor", EncodeCursor(after)}, {"has_more", more}};
+  }
+
+  // A record the plugin cannot translate is left out of the page with its reason in the host's log, and the
+  // page goes on (issue 13: one bad record must not stall the stream). The read ABI has no per-record
+  // rejection channel, so this is the plugin's existing skip path (as for non-expense record types); the
+  // record stays READY_FOR_EXPORT at Brex, unacked, and is read again once Brex changes it.
+  void Reject(std::string_view what, const std::string& id, const Status& why) const {
+    host().Log(MLC_LOG_WARN, std::string(what) + " " + id + " rejected, not exported: " + why.message());
+  }
+
+  // One accounting record -> a canonical expense; nullopt when it is not an expense or was rejected. Errors
+  // that are not about the record's content (HTTP trouble, credentials) fail the page as before.
+  Result<std::optional<json>> ExpenseOf(const json& item, const std::string& where) {
+    const std::string id = item.is_object() && item.contains("id") && item["id"].is_string()
+                               ? item["id"].get<std::string>()
+                               : where;
+    auto type = mj::StringField(item, "type");
+    if (!type.ok()) {
+      Reject("accounting record", id, type.status());
+      return std::optional<json>();
+    }
+    if (BookingOf(*type, settings_.types) == Booking::kNone) {
+      // Card payments, money movements, rewards, bills, the reimbursement basis not used, types Brex adds
+      // later: not expenses here (README, "Record types").
+      host().Log(MLC_LOG_DEBUG, "skipping accounting record of type " + *type);
+      return std::optional<json>();
+    }
+    // Translate once without the extras first: a malformed record (an amount with more decimals than its
+    // currency has, an exponent, a missing field) is refused before any request is spent on it.
+    if (auto bare = ExpenseFromRecord(item, RecordExtras{}, settings_.mapping, kSystem, settings_.connection,
+                                      settings_.types);
+        !bare.ok()) {
+      if (bare.status().code() != Code::kInvalid) return bare.status();
+      Reject("accounting record", id, bare.status());
+      return std::optional<json>();
+    }
+    auto extras = Extras(item);
+    if (!extras.ok()) {
+      if (extras.status().code() != Code::kInvalid) return extras.status();
+      Reject("accounting record", id, extras.status());
+      return std::optional<json>();
+    }
+    auto expense =
+        ExpenseFromRecord(item, *extras, settings_.mapping, kSystem, settings_.connection, settings_.types);
+    if (!expense.ok()) {
+      if (expense.status().code() != Code::kInvalid) return expense.status();
+      Reject("accounting record", id, expense.status());
+      return std::optional<json>();
+    }
+    return std::optional<json>(std::move(*expense));
   }
 
   // The expense behind a record (merchant, card, custom fields), its card's last four digits and its
@@ -608,8 +720,18 @@ class BrexPlugin : public sdk::Plugin {
     const std::string seen_at = FormatTimestampMicros(host().NowMs() * 1000);
     json records = json::array();
     for (size_t i = 0; i < page["items"].size(); ++i) {
-      auto vendor = VendorFromBrex(page["items"][i], kSystem, settings_.connection, seen_at);
-      if (!vendor.ok()) return vendor.status().Wrap("GET /v1/vendors items[" + std::to_string(i) + "]");
+      const json& item = page["items"][i];
+      auto vendor = VendorFromBrex(item, kSystem, settings_.connection, seen_at);
+      if (!vendor.ok()) {
+        // Brex: VendorResponse.company_name is nullable (brex.md §3.4); such a vendor cannot be a canonical
+        // vendor (name is required), so it is rejected alone and the page goes on.
+        const std::string id = item.is_object() && item.contains("id") && item["id"].is_string()
+                                   ? item["id"].get<std::string>()
+                                   : "GET /v1/vendors items[" + std::to_string(i) + "]";
+        if (vendor.status().code() != Code::kInvalid) return vendor.status();
+        Reject("vendor", id, vendor.status());
+        continue;
+      }
       records.push_back(std::move(*vendor));
     }
     const bool more = next.is_string() && !next.get_ref<const std::string&>().empty();
@@ -671,12 +793,16 @@ class BrexPlugin : public sdk::Plugin {
     return json{{"acked", settled}};
   }
 
-  // review_status of each record (GET /v3/accounting/records?ids=...; 500 ids per request at most).
+  // review_status of each record (GET /v3/accounting/records?ids=...). Brex: "ID size is limited to 500"
+  // (brex.md §3.1); the v3 maximum `limit` is not documented (§10.5), so each request names at most
+  // page_size ids and asks for page_size records, which the default (100) and the setting keep documented.
   Result<StatusMap> ReviewStatuses(const std::vector<std::string>& ids) const {
     std::map<std::string, std::string> out;
-    for (size_t start = 0; start < ids.size(); start += 500) {
-      std::vector<std::pair<std::string, std::string>> params = {{"limit", "1000"}};
-      for (size_t i = start; i < ids.size() && i < start + 500; ++i) params.emplace_back("ids", ids[i]);
+    const size_t chunk = static_cast<size_t>(std::min<int64_t>(settings_.page_size, kMaxIds));
+    for (size_t start = 0; start < ids.size(); start += chunk) {
+      std::vector<std::pair<std::string, std::string>> params = {
+          {"limit", std::to_string(settings_.page_size)}};
+      for (size_t i = start; i < ids.size() && i < start + chunk; ++i) params.emplace_back("ids", ids[i]);
       MLC_ASSIGN_OR_RETURN(json page, GetJson(std::string(kRecordsPath) + QueryString(params), {}));
       for (const json& item : page.value("items", json::array())) {
         if (item.is_object() && item.contains("id") && item["id"].is_string() &&

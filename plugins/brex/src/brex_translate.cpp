@@ -254,10 +254,10 @@ Result<std::string> DateOf(std::string_view text, std::string_view field) {
 // ---- Records ----------------------------------------------------------------------------------------------
 
 std::optional<std::string> ExpenseKind(std::string_view type) {
-  static constexpr std::string_view kCard[] = {"CARD_EXPENSE_POST", "CARD_EXPENSE_REFUND"};
-  static constexpr std::string_view kReimbursement[] = {"REIMBURSEMENT_EXPENSE_POST",
-                                                        "REIMBURSEMENT_EXPENSE_APPROVAL",
-                                                        "REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_REFUND"};
+  static constexpr std::string_view kCard[] = {"CARD_EXPENSE_POST", "CARD_EXPENSE_REFUND",
+                                               "CARD_EXPENSE_REPAYMENT"};
+  static constexpr std::string_view kReimbursement[] = {
+      "REIMBURSEMENT_EXPENSE_APPROVAL", "REIMBURSEMENT_EXPENSE_POST", "REIMBURSEMENT_EXPENSE_REPAYMENT"};
   for (auto t : kCard) {
     if (t == type) return "card";
   }
@@ -267,8 +267,16 @@ std::optional<std::string> ExpenseKind(std::string_view type) {
   return std::nullopt;
 }
 
-bool IsRefundType(std::string_view type) {
-  return type.size() >= 7 && type.substr(type.size() - 7) == "_REFUND";
+Booking BookingOf(std::string_view type, const RecordTypes& types) {
+  if (!ExpenseKind(type)) return Booking::kNone;
+  if (auto it = types.overrides.find(std::string(type)); it != types.overrides.end()) return it->second;
+  // The table in the header, from Brex's descriptions of the types.
+  if (type == "CARD_EXPENSE_POST") return Booking::kExpense;
+  if (type == "CARD_EXPENSE_REFUND" || type == "CARD_EXPENSE_REPAYMENT") return Booking::kReversal;
+  if (type == "REIMBURSEMENT_EXPENSE_APPROVAL") return types.cash_basis ? Booking::kNone : Booking::kExpense;
+  if (type == "REIMBURSEMENT_EXPENSE_POST") return types.cash_basis ? Booking::kExpense : Booking::kNone;
+  if (type == "REIMBURSEMENT_EXPENSE_REPAYMENT") return Booking::kReversal;
+  return Booking::kNone;
 }
 
 std::string DimensionKey(std::string_view name) {
@@ -289,7 +297,7 @@ std::string DimensionKey(std::string_view name) {
   return key;
 }
 
-Result<json> CodingFromLines(const json& line_items, const FieldMapping& mapping) {
+Result<json> CodingFromLines(const json& line_items, const FieldMapping& mapping, std::string_view side) {
   if (!line_items.is_array()) return Status::Invalid("line_items missing or not an array");
   json out = json::object();
   json dimensions = json::object();
@@ -305,8 +313,9 @@ Result<json> CodingFromLines(const json& line_items, const FieldMapping& mapping
     auto amount_it = line.find("amount");
     if (amount_it == line.end()) return Status::Invalid(where + ".amount is missing");
     MLC_ASSIGN_OR_RETURN(int64_t minor, AmountMinor(*amount_it, where + ".amount"));
-    // CREDIT lines carry the card liability or the employee payable, not the spend's coding.
-    if (*type != "DEBIT") continue;
+    // For an expense the CREDIT lines carry the card liability or the employee payable, not the spend's
+    // coding; for a reversal it is the other way round.
+    if (*type != side) continue;
     ++debit_lines;
     auto values = line.find("accounting_field_values");
     if (values == line.end() || !values->is_array())
@@ -345,7 +354,7 @@ Result<json> CodingFromLines(const json& line_items, const FieldMapping& mapping
     lines.push_back(std::move(summary));
   }
   if (!dimensions.empty()) out["dimensions"] = std::move(dimensions);
-  // A split expense books several DEBIT lines; the first coding goes on the expense, every line is kept.
+  // A split expense books several lines; the first coding goes on the expense, every line is kept.
   if (debit_lines > 1) out["x-brex_lines"] = std::move(lines);
   return out;
 }
@@ -368,7 +377,8 @@ Result<std::string> RecordVersion(const json& record) {
 }
 
 Result<json> ExpenseFromRecord(const json& record, const RecordExtras& extras, const FieldMapping& mapping,
-                               std::string_view system, std::string_view connection) {
+                               std::string_view system, std::string_view connection,
+                               const RecordTypes& types) {
   if (!record.is_object()) return Status::Invalid("accounting record is not an object");
   auto id = Text(record, "id");
   if (!id) return Status::Invalid("accounting record: id missing or not a string");
@@ -376,15 +386,18 @@ Result<json> ExpenseFromRecord(const json& record, const RecordExtras& extras, c
   auto type = Text(record, "type");
   if (!type) return in_record(Status::Invalid("type missing or not a string"));
   const std::optional<std::string> kind = ExpenseKind(*type);
-  if (!kind) return in_record(Status::Invalid("type " + *type + " is not an expense"));
+  const Booking booking = BookingOf(*type, types);
+  if (!kind || booking == Booking::kNone)
+    return in_record(Status::Invalid("type " + *type + " books no expense"));
 
   auto amount_it = record.find("amount");
   if (amount_it == record.end()) return in_record(Status::Invalid("amount is missing"));
   auto minor = AmountMinor(*amount_it, "amount");
   if (!minor.ok()) return in_record(minor.status());
   const std::string currency = (*amount_it)["currency"].get<std::string>();
-  const bool refund = IsRefundType(*type);
-  // Brex amounts are positive with the direction in the type; a refund is negative in the canonical model.
+  const bool refund = booking == Booking::kReversal;
+  // Brex amounts are positive with the direction in the type; a reversal is negative in the canonical model
+  // (an amount Brex already sent negative is kept).
   const int64_t amount = refund && *minor > 0 ? -*minor : *minor;
 
   auto version = RecordVersion(record);
@@ -471,8 +484,14 @@ Result<json> ExpenseFromRecord(const json& record, const RecordExtras& extras, c
   }
   if (extras.receipts.is_array() && !extras.receipts.empty()) out["receipts"] = extras.receipts;
 
-  auto coding = CodingFromLines(record.value("line_items", json()), mapping);
+  auto coding = CodingFromLines(record.value("line_items", json()), mapping, refund ? "CREDIT" : "DEBIT");
   if (!coding.ok()) return in_record(coding.status());
+  if (refund && !coding->contains("account")) {
+    // Which side of a reversal carries the coding is not documented: the CREDIT side by double entry, else
+    // whatever the DEBIT side carries.
+    coding = CodingFromLines(record.value("line_items", json()), mapping, "DEBIT");
+    if (!coding.ok()) return in_record(coding.status());
+  }
   for (auto& [key, value] : coding->items()) out[key] = value;
 
   // Custom field "billable" (load_custom_fields=true), when the company has one.

@@ -59,24 +59,44 @@ struct RecordExtras {
   nlohmann::json receipts = nlohmann::json::array();  // canonical attachment refs, already downloaded
 };
 
-// The kind of canonical expense an accounting record type books, or nullopt when the type is not an expense
-// (card payments, rewards, bills, invoices, types Brex adds later).
+// How an accounting record type books in the canonical model (issue 13.11). Brex's own descriptions of the
+// 19 types (accounting spec S2, AccountingRecordDetailed.type) decide the default table, documented in the
+// README: CARD_EXPENSE_POST ("a card expense is posted and settled") books an expense; CARD_EXPENSE_REFUND
+// ("a merchant issues a refund") and CARD_EXPENSE_REPAYMENT ("an employee repays money to the company for a
+// card expense") reverse one; REIMBURSEMENT_EXPENSE_APPROVAL ("accrual basis") books the reimbursement and
+// REIMBURSEMENT_EXPENSE_POST ("cash basis") books the same event again, so only one of the two may count
+// (`reimbursement_basis`); REIMBURSEMENT_EXPENSE_REPAYMENT reverses one; card payments, money movements
+// (payouts, pay-ins, refunds to the bank, reversals), rewards, bills and invoices book nothing here.
+enum class Booking { kNone, kExpense, kReversal };
+
+struct RecordTypes {
+  bool cash_basis = false;                   // reimbursements booked at POST instead of APPROVAL
+  std::map<std::string, Booking> overrides;  // by record type; wins over the table
+};
+
+// The kind of canonical expense a record type's family books ("card" for CARD_EXPENSE_*, "reimbursement" for
+// REIMBURSEMENT_EXPENSE_* except the money movements), or nullopt (card payments, rewards, bills, invoices,
+// money movements, types Brex adds later).
 std::optional<std::string> ExpenseKind(std::string_view record_type);
-// True for refund types, whose amount is negative in the canonical expense.
-bool IsRefundType(std::string_view record_type);
+// What a record of `record_type` books under `types`; always kNone without an ExpenseKind.
+Booking BookingOf(std::string_view record_type, const RecordTypes& types = RecordTypes{});
 
 // The accounting-field part: {"account"?: ref, "dimensions"?: {key: ref}, "x-brex_lines"?: [...]} from the
-// record's DEBIT line items.
-Result<nlohmann::json> CodingFromLines(const nlohmann::json& line_items, const FieldMapping& mapping);
+// record's line items of type `side` (DEBIT for an expense; a reversal credits the expense account, so
+// CREDIT).
+Result<nlohmann::json> CodingFromLines(const nlohmann::json& line_items, const FieldMapping& mapping,
+                                       std::string_view side = "DEBIT");
 
 // A canonical dimension key (^[a-z][a-z0-9_]{0,63}$) from a Brex field name or id.
 std::string DimensionKey(std::string_view name);
 
 // An accounting record (AccountingRecordDetailed) -> canonical expense. `system` and `connection` fill
-// `source`. Invalid (naming the field) for malformed records; the caller has already checked ExpenseKind.
+// `source`; `types` says how the record's type books (a reversal is negative). Invalid (naming the field)
+// for malformed records and for a type that books nothing under `types`.
 Result<nlohmann::json> ExpenseFromRecord(const nlohmann::json& record, const RecordExtras& extras,
                                          const FieldMapping& mapping, std::string_view system,
-                                         std::string_view connection);
+                                         std::string_view connection,
+                                         const RecordTypes& types = RecordTypes{});
 
 // The version of a record: changes whenever Brex's `version` or `updated_at` does.
 Result<std::string> RecordVersion(const nlohmann::json& record);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "brex_emulator.hpp"
 #include "jsonschema/validator.hpp"
@@ -16,6 +17,7 @@
 #include "loader/loader.hpp"
 #include "mlc/crypto.hpp"
 #include "mlc/json.hpp"
+#include "mlc/plugin.h"
 #include "mlc/sandbox/http.hpp"
 #include "mlc/sandbox/http_client.hpp"
 #include "mlc/sandbox/server.hpp"
@@ -34,18 +36,24 @@ json ReadSchema(const std::string& name) {
 
 class BrexEmulatorReadTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mlc-brex-emu-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    std::filesystem::create_symlink(MLC_BREX_PLUGIN_PATH, dir_ / "brex.so");
-    auto report = registry_.LoadDirectories({dir_.string()});
-    ASSERT_TRUE(report.status.ok() && report.refused.empty());
+  void SetUp() override { StartWith({{"ready_ratio", 0.5}}); }
+
+  // (Re)starts the emulator with `vendor` options and points the fake host's http at it.
+  void StartWith(const json& vendor) {
+    if (server_) server_->Stop();
+    if (dir_.empty()) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "mlc-brex-emu-XXXXXX").string();
+      ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+      dir_ = tmpl;
+      std::filesystem::create_symlink(MLC_BREX_PLUGIN_PATH, dir_ / "brex.so");
+      auto report = registry_.LoadDirectories({dir_.string()});
+      ASSERT_TRUE(report.status.ok() && report.refused.empty());
+    }
 
     sandbox::EmulatorOptions options;
     options.seed = 7;
     options.records = 60;
-    options.vendor = {{"ready_ratio", 0.5}};
+    options.vendor = vendor;
     auto server = sandbox::SandboxServer::Start(sandbox::brex::MakeBrexEmulator(options), options);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
@@ -167,6 +175,103 @@ TEST_F(BrexEmulatorReadTest, EveryRecordIsSchemaValidAndReceiptsAreStored) {
   ASSERT_TRUE(records.ok());
   for (const json& r : *records) exported += r["_export"]["reference_id"] == "je_1" ? 1 : 0;
   EXPECT_EQ(exported, items.size() - 1);
+}
+
+// Issue 13.11: with the realistic record mix (a reimbursement's approval, post and payout; merchant refunds;
+// the card payment), every economic event lands once with its sign: per expense the canonical amounts add up
+// to purchase minus refunds, a reimbursement is booked once (at approval; at post with the cash basis), and
+// card payments and payouts book nothing.
+TEST_F(BrexEmulatorReadTest, EachEconomicEventOfTheRecordMixLandsOnce) {
+  StartWith(
+      {{"record_mix", true}, {"ready_ratio", 1.0}, {"exported_ratio", 0.0}, {"reimbursement_ratio", 0.6}});
+  auto records = server_->emulator().Objects("accounting_records");
+  ASSERT_TRUE(records.ok());
+  std::map<std::string, int64_t> expected;  // expense id -> net cents
+  std::map<std::string, std::string> kind;
+  std::set<std::string> types;
+  for (const json& r : *records) {
+    types.insert(r["type"].get<std::string>());
+    const json source = r["source_id"];
+    const std::string type = r["type"];
+    const int64_t cents = r["_amount_cents"];
+    if (type == "CARD_EXPENSE_POST" || type == "REIMBURSEMENT_EXPENSE_APPROVAL") {
+      expected[source.get<std::string>()] += cents;
+      kind[source.get<std::string>()] = type == "CARD_EXPENSE_POST" ? "card" : "reimbursement";
+    } else if (type == "CARD_EXPENSE_REFUND") {
+      expected[source.get<std::string>()] -= cents;
+    }
+  }
+  for (const char* t :
+       {"CARD_EXPENSE_POST", "CARD_EXPENSE_REFUND", "CARD_PAYMENT", "REIMBURSEMENT_EXPENSE_APPROVAL",
+        "REIMBURSEMENT_EXPENSE_POST", "REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_PAYOUT"}) {
+    EXPECT_TRUE(types.count(t)) << t;
+  }
+  for (const char* basis : {"accrual", "cash"}) {
+    auto opened = loader::PluginInstance::Open(
+        registry_.Find("brex"), &host_,
+        {{"base_url", server_->base_url()}, {"reimbursement_basis", basis}, {"download_receipts", false}});
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    std::map<std::string, int64_t> got;
+    std::map<std::string, int> bookings;
+    json cursor;
+    for (int page = 0; page < 100; ++page) {
+      auto reply = (*opened)->Read({{"stream", "expenses"}, {"cursor", cursor}, {"limit", 25}});
+      ASSERT_TRUE(reply.ok()) << reply.status().message();
+      for (const json& e : (*reply)["records"]) {
+        const std::string expense = e["x-brex"]["source_id"];
+        got[expense] += e["amount"]["amount_minor"].get<int64_t>();
+        ++bookings[expense + " " + e["x-brex"]["record_type"].get<std::string>()];
+        EXPECT_EQ(e["kind"], kind[expense]) << e.dump();
+        if (e["x-brex"]["record_type"] == "CARD_EXPENSE_REFUND") {
+          EXPECT_LT(e["amount"]["amount_minor"].get<int64_t>(), 0);
+          EXPECT_TRUE(e.contains("account")) << e.dump();
+        }
+      }
+      cursor = (*reply)["next_cursor"];
+      if (!(*reply)["has_more"].get<bool>()) break;
+    }
+    EXPECT_EQ(got, expected) << basis;
+    for (const auto& [key, n] : bookings) EXPECT_EQ(n, 1) << key;
+  }
+}
+
+// Issue 13.10: a vendor whose company_name is null (the spec allows it) is rejected alone; every named
+// vendor of the page is read, and the warning names the vendor and the field.
+TEST_F(BrexEmulatorReadTest, AVendorWithoutANameDoesNotStopTheVendorsStream) {
+  StartWith({{"nameless_vendors", 2}});
+  auto opened =
+      loader::PluginInstance::Open(registry_.Find("brex"), &host_, {{"base_url", server_->base_url()}});
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  auto vendors = server_->emulator().Objects("vendors");
+  ASSERT_TRUE(vendors.ok());
+  size_t named = 0;
+  std::vector<std::string> nameless;
+  for (const json& v : *vendors) {
+    if (v["company_name"].is_string()) {
+      ++named;
+    } else {
+      nameless.push_back(v["id"]);
+    }
+  }
+  ASSERT_EQ(nameless.size(), 2u);
+  size_t read = 0;
+  json cursor;
+  for (int page = 0; page < 20; ++page) {
+    auto reply = (*opened)->Read({{"stream", "vendors"}, {"cursor", cursor}, {"limit", 4}});
+    ASSERT_TRUE(reply.ok()) << reply.status().message();
+    read += (*reply)["records"].size();
+    cursor = (*reply)["next_cursor"];
+    if (!(*reply)["has_more"].get<bool>()) break;
+  }
+  EXPECT_EQ(read, named);
+  for (const std::string& id : nameless) {
+    bool warned = false;
+    for (const auto& [level, message] : host_.Logs()) {
+      warned = warned || (level == MLC_LOG_WARN && message.find(id) != std::string::npos &&
+                          message.find("company_name") != std::string::npos);
+    }
+    EXPECT_TRUE(warned) << id;
+  }
 }
 
 }  // namespace

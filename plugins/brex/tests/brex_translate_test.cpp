@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 
 #include "mlc/json.hpp"
@@ -269,7 +270,7 @@ TEST(BrexRecordTest, RefundsAreNegativeAndReimbursementsKeepTheirStatus) {
   EXPECT_EQ((*s)["amount"]["amount_minor"], -1999);  // already signed: not flipped back
 
   json reimbursement = Exact(kRecord);
-  reimbursement["type"] = "REIMBURSEMENT_EXPENSE_POST";
+  reimbursement["type"] = "REIMBURSEMENT_EXPENSE_APPROVAL";
   auto m = ExpenseFromRecord(reimbursement, RecordExtras{}, FieldMapping{}, "brex", "c");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ((*m)["kind"], "reimbursement");
@@ -278,7 +279,63 @@ TEST(BrexRecordTest, RefundsAreNegativeAndReimbursementsKeepTheirStatus) {
   EXPECT_FALSE(ExpenseKind("CARD_PAYMENT"));
   EXPECT_FALSE(ExpenseKind("BILL_EXPENSE"));
   EXPECT_FALSE(ExpenseKind("SOMETHING_NEW"));
-  EXPECT_TRUE(IsRefundType("REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_REFUND"));
+}
+
+// Issue 13.11: the 19 record types, each economic event booked once with its sign (Brex's descriptions of the
+// types, spec S2). Before, both REIMBURSEMENT_EXPENSE_APPROVAL and _POST booked the same reimbursement, and
+// REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_REFUND ("refund to customer's bank") booked a negative expense.
+TEST(BrexRecordTest, EachRecordTypeBooksOnceWithItsSign) {
+  const std::map<std::string, Booking> accrual = {
+      {"CARD_EXPENSE_POST", Booking::kExpense},
+      {"CARD_EXPENSE_REFUND", Booking::kReversal},
+      {"CARD_EXPENSE_REPAYMENT", Booking::kReversal},
+      {"CARD_PAYMENT", Booking::kNone},
+      {"CARD_PAYMENT_REFUND", Booking::kNone},
+      {"REWARD_REDEMPTION", Booking::kNone},
+      {"BILL_EXPENSE", Booking::kNone},
+      {"BILL_EXPENSE_PAYMENT", Booking::kNone},
+      {"BILL_EXPENSE_CARD_PAYMENT", Booking::kNone},
+      {"BILL_MONEY_MOVEMENT_PAYIN", Booking::kNone},
+      {"REIMBURSEMENT_EXPENSE_APPROVAL", Booking::kExpense},
+      {"REIMBURSEMENT_EXPENSE_POST", Booking::kNone},
+      {"REIMBURSEMENT_EXPENSE_REPAYMENT", Booking::kReversal},
+      {"REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_PAYOUT", Booking::kNone},
+      {"REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_PAYOUT_REVERSAL", Booking::kNone},
+      {"REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_PAYIN", Booking::kNone},
+      {"REIMBURSEMENT_EXPENSE_MONEY_MOVEMENT_REFUND", Booking::kNone},
+      {"INVOICE", Booking::kNone},
+      {"INVOICE_PAYMENT", Booking::kNone},
+  };
+  ASSERT_EQ(accrual.size(), 19u);
+  for (const auto& [type, booking] : accrual) EXPECT_EQ(BookingOf(type), booking) << type;
+  RecordTypes cash;
+  cash.cash_basis = true;
+  EXPECT_EQ(BookingOf("REIMBURSEMENT_EXPENSE_APPROVAL", cash), Booking::kNone);
+  EXPECT_EQ(BookingOf("REIMBURSEMENT_EXPENSE_POST", cash), Booking::kExpense);
+  RecordTypes custom;
+  custom.overrides["CARD_EXPENSE_REPAYMENT"] = Booking::kNone;
+  EXPECT_EQ(BookingOf("CARD_EXPENSE_REPAYMENT", custom), Booking::kNone);
+  custom.overrides["CARD_PAYMENT"] = Booking::kExpense;  // no expense family: never books
+  EXPECT_EQ(BookingOf("CARD_PAYMENT", custom), Booking::kNone);
+
+  // A type that books nothing is refused by name; a reversal's coding comes from its CREDIT line.
+  json post = Exact(kRecord);
+  post["type"] = "REIMBURSEMENT_EXPENSE_POST";
+  auto none = ExpenseFromRecord(post, RecordExtras{}, FieldMapping{}, "brex", "c");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("REIMBURSEMENT_EXPENSE_POST"), std::string::npos);
+  ASSERT_TRUE(ExpenseFromRecord(post, RecordExtras{}, FieldMapping{}, "brex", "c", cash).ok());
+  json refund = Exact(kRecord);
+  refund["type"] = "CARD_EXPENSE_REFUND";
+  json debit = refund["line_items"][0];
+  refund["line_items"][0]["accounting_field_values"] = json::array();
+  refund["line_items"][1]["type"] = "CREDIT";
+  refund["line_items"][1]["accounting_field_values"] = debit["accounting_field_values"];
+  refund["line_items"][0]["type"] = "DEBIT";
+  auto r = ExpenseFromRecord(refund, RecordExtras{}, FieldMapping{}, "brex", "c");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_LT((*r)["amount"]["amount_minor"].get<int64_t>(), 0);
+  EXPECT_TRUE(r->contains("account")) << r->dump();
 }
 
 TEST(BrexRecordTest, VersionChangesWithBrexVersionOrUpdatedAt) {
