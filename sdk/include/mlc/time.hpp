@@ -140,22 +140,27 @@ inline std::string FormatWall(int64_t unix_s, char sep = ' ') { return internal:
 // "2024-01-01T00:00:00Z".
 inline std::string FormatRfc3339(int64_t unix_s) { return internal::Wall(unix_s, 'T') + "Z"; }
 
+namespace internal {
+
+// RFC 3339 of `count` units of 1/`per_second` s, with `digits` fraction digits.
+inline std::string Rfc3339WithFraction(int64_t count, int64_t per_second, int digits) {
+  const int64_t secs = FloorDiv(count, per_second);
+  std::string out = Wall(secs, 'T');
+  out.push_back('.');
+  AppendPadded(count - secs * per_second, digits, &out);
+  return out + "Z";
+}
+
+}  // namespace internal
+
 // "2024-01-01T00:00:00.123Z" (always three fraction digits).
 inline std::string FormatRfc3339Millis(int64_t unix_ms) {
-  const int64_t secs = FloorDiv(unix_ms, 1000);
-  std::string out = internal::Wall(secs, 'T');
-  out.push_back('.');
-  internal::AppendPadded(unix_ms - secs * 1000, 3, &out);
-  return out + "Z";
+  return internal::Rfc3339WithFraction(unix_ms, 1000, 3);
 }
 
 // "2024-01-01T00:00:00.123456Z" (always six fraction digits).
 inline std::string FormatRfc3339Micros(int64_t unix_us) {
-  const int64_t secs = FloorDiv(unix_us, 1000000);
-  std::string out = internal::Wall(secs, 'T');
-  out.push_back('.');
-  internal::AppendPadded(unix_us - secs * 1000000, 6, &out);
-  return out + "Z";
+  return internal::Rfc3339WithFraction(unix_us, 1000000, 6);
 }
 
 // ---- parsing ---------------------------------------------------------------------------------------

@@ -195,38 +195,37 @@ inline void AppendUnicodeEscape(uint32_t unit, std::string* out) {
   out->append(buf);
 }
 
+// The two-character escape json.dumps writes for `cp`, or nullptr.
+constexpr const char* ShortEscape(uint32_t cp) {
+  switch (cp) {
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
+    default:
+      return nullptr;
+  }
+}
+
 // `s` as a JSON string literal the way Python's json.dumps (ensure_ascii=True) writes it.
 inline void AppendPythonString(std::string_view s, std::string* out) {
   out->push_back('"');
   size_t i = 0;
   while (i < s.size()) {
     const uint32_t cp = NextCodePoint(s, &i);
-    switch (cp) {
-      case '"':
-        out->append("\\\"");
-        continue;
-      case '\\':
-        out->append("\\\\");
-        continue;
-      case '\n':
-        out->append("\\n");
-        continue;
-      case '\r':
-        out->append("\\r");
-        continue;
-      case '\t':
-        out->append("\\t");
-        continue;
-      case '\b':
-        out->append("\\b");
-        continue;
-      case '\f':
-        out->append("\\f");
-        continue;
-      default:
-        break;
-    }
-    if (cp >= 0x20 && cp <= 0x7E) {
+    if (const char* escape = ShortEscape(cp)) {
+      out->append(escape);
+    } else if (cp >= 0x20 && cp <= 0x7E) {
       out->push_back(static_cast<char>(cp));  // printable ASCII; DEL (0x7F) is escaped like Python does
     } else if (cp < 0x10000) {
       AppendUnicodeEscape(cp, out);
