@@ -47,15 +47,8 @@ inline std::vector<std::string_view> Lines(std::string_view text) {
   return out;
 }
 
-inline std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). Kept apart from
+// the SDK's UTF-8 handling on purpose: an invariant checked with the code under test proves nothing.
 inline bool IsUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

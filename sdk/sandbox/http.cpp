@@ -1,95 +1,22 @@
-// Request/Response helpers and URL/query encoding for the sandbox kit.
+// Request/Response helpers for the sandbox kit; URL/query encoding forwards to mlc/text.hpp.
 #include "mlc/sandbox/http.hpp"
 
-#include <cctype>
-
 #include "mlc/json.hpp"
+#include "mlc/text.hpp"
 
 namespace mlc::sandbox {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return text::EqualsIgnoreCase(a, b); }
+
+std::string UrlDecode(std::string_view encoded, bool plus_is_space) {
+  return text::PercentDecode(encoded, plus_is_space);
 }
 
-namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
+std::string UrlEncode(std::string_view raw) { return text::PercentEncode(raw); }
 
-std::string UrlDecode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && c == '+' ? ' ' : c);
-  }
-  return out;
-}
+ParamList ParseQueryString(std::string_view query) { return text::ParseForm(query); }
 
-std::string UrlEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-ParamList ParseQueryString(std::string_view text) {
-  ParamList out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t amp = text.find('&', pos);
-    if (amp == std::string_view::npos) amp = text.size();
-    std::string_view part = text.substr(pos, amp - pos);
-    if (!part.empty()) {
-      const size_t eq = part.find('=');
-      if (eq == std::string_view::npos) {
-        out.emplace_back(UrlDecode(part), "");
-      } else {
-        out.emplace_back(UrlDecode(part.substr(0, eq)), UrlDecode(part.substr(eq + 1)));
-      }
-    }
-    pos = amp + 1;
-  }
-  return out;
-}
-
-std::string EncodeQueryString(const ParamList& params) {
-  std::string out;
-  for (const auto& [k, v] : params) {
-    if (!out.empty()) out.push_back('&');
-    out += UrlEncode(k);
-    out.push_back('=');
-    out += UrlEncode(v);
-  }
-  return out;
-}
+std::string EncodeQueryString(const ParamList& params) { return text::EncodeForm(params); }
 
 std::optional<std::string> Request::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {

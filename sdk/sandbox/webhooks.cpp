@@ -4,53 +4,27 @@
 #include <algorithm>
 #include <cmath>
 
-#include "mlc/sandbox/crypto.hpp"
 #include "mlc/sandbox/http_client.hpp"
+#include "mlc/webhook_signature.hpp"
 
 namespace mlc::sandbox {
 
 namespace standard_webhooks {
 
-namespace {
-constexpr std::string_view kPrefix = "whsec_";
-
-std::string SignedContent(std::string_view msg_id, int64_t timestamp, std::string_view body) {
-  std::string content;
-  content.reserve(msg_id.size() + body.size() + 24);
-  content.append(msg_id).append(".").append(std::to_string(timestamp)).append(".").append(body);
-  return content;
-}
-}  // namespace
-
-Result<std::string> DecodeSecret(std::string_view secret) {
-  if (secret.rfind(kPrefix, 0) == 0) secret.remove_prefix(kPrefix.size());
-  auto key = Base64Decode(secret);
-  if (!key.ok()) return Status::Invalid("webhook secret is not valid base64");
-  if (key->empty()) return Status::Invalid("webhook secret is empty");
-  return key;
-}
+Result<std::string> DecodeSecret(std::string_view secret) { return webhook::standard::DecodeSecret(secret); }
 
 std::string GenerateSecret(SeededRng& rng, size_t bytes) {
-  bytes = std::clamp<size_t>(bytes, 24, 64);
-  return std::string(kPrefix) + Base64Encode(rng.Bytes(bytes));
+  return webhook::standard::EncodeSecret(rng.Bytes(std::clamp<size_t>(bytes, 24, 64)));
 }
 
 Result<std::string> Sign(std::string_view secret, std::string_view msg_id, int64_t timestamp,
                          std::string_view body) {
-  MLC_ASSIGN_OR_RETURN(std::string key, DecodeSecret(secret));
-  return "v1," + Base64Encode(HmacSha256(key, SignedContent(msg_id, timestamp, body)));
+  return webhook::standard::Sign(secret, msg_id, timestamp, body);
 }
 
 Result<std::string> SignatureHeader(const std::vector<std::string>& secrets, std::string_view msg_id,
                                     int64_t timestamp, std::string_view body) {
-  if (secrets.empty()) return Status::Invalid("no webhook secret to sign with");
-  std::string header;
-  for (const auto& secret : secrets) {
-    MLC_ASSIGN_OR_RETURN(std::string sig, Sign(secret, msg_id, timestamp, body));
-    if (!header.empty()) header.push_back(' ');
-    header += sig;
-  }
-  return header;
+  return webhook::standard::SignatureHeader(secrets, msg_id, timestamp, body);
 }
 
 Result<HeaderList> Headers(const std::vector<std::string>& secrets, std::string_view msg_id,
@@ -75,25 +49,9 @@ Status Verify(const std::vector<std::string>& secrets, std::string_view msg_id, 
   if (now_unix - ts > tolerance_s) return Status::Auth("webhook timestamp too old");
   if (ts > now_unix + tolerance_s) return Status::Auth("webhook timestamp too new");
   if (secrets.empty()) return Status::Invalid("no webhook secret to verify with");
-  std::vector<std::string> expected;
-  for (const auto& secret : secrets) {
-    MLC_ASSIGN_OR_RETURN(std::string key, DecodeSecret(secret));
-    expected.push_back(Base64Encode(HmacSha256(key, SignedContent(msg_id, ts, body))));
-  }
-  size_t pos = 0;
-  while (pos <= signature_header.size()) {
-    size_t space = signature_header.find(' ', pos);
-    if (space == std::string_view::npos) space = signature_header.size();
-    std::string_view entry = signature_header.substr(pos, space - pos);
-    pos = space + 1;
-    const size_t comma = entry.find(',');
-    if (comma == std::string_view::npos || entry.substr(0, comma) != "v1") continue;
-    std::string_view sig = entry.substr(comma + 1);
-    for (const auto& e : expected) {
-      if (ConstantTimeEquals(sig, e)) return Status::Ok();
-    }
-  }
-  return Status::Auth("no matching webhook signature");
+  MLC_ASSIGN_OR_RETURN(const bool matched,
+                       webhook::standard::Matches(secrets, msg_id, ts, signature_header, body));
+  return matched ? Status::Ok() : Status::Auth("no matching webhook signature");
 }
 
 Status VerifyHeaders(const std::vector<std::string>& secrets, const HeaderList& headers,

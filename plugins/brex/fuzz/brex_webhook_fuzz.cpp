@@ -16,6 +16,7 @@
 
 #include "brex_translate.hpp"
 #include "fuzz_util.hpp"
+#include "mlc/text.hpp"
 
 namespace {
 
@@ -41,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string now_text;
   for (std::string_view line : mlc::fuzz::Lines(head)) {
     const auto [name, value] = mlc::fuzz::SplitOnce(line, ": ");
-    const std::string key = mlc::fuzz::Lower(name);
+    const std::string key = mlc::text::AsciiLower(name);
     if (key == "x-fuzz-secret") {
       secrets.emplace_back(value);
     } else if (key == "x-fuzz-now") {

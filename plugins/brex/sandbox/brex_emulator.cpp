@@ -14,6 +14,7 @@
 #include "mlc/sandbox/crypto.hpp"
 #include "mlc/sandbox/idempotency.hpp"
 #include "mlc/sandbox/oauth.hpp"
+#include "mlc/text.hpp"
 
 namespace mlc::sandbox::brex {
 
@@ -1128,16 +1129,11 @@ Response BrexEmulator::ListVendors(Request& req) {
   Page page;
   if (auto e = ParsePage(req, 1000, &page)) return *e;
   const std::string name = req.Query("name").value_or("");
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-  };
   auto match = [&](size_t i) {
     const Vendor& v = data_.vendors[i];
     if (v.deleted) return false;
     if (name.empty()) return true;
-    return opts_.vendor_name_contains ? lower(v.company_name).find(lower(name)) != std::string::npos
+    return opts_.vendor_name_contains ? text::ContainsIgnoreCase(v.company_name, name)
                                       : EqualsIgnoreCase(v.company_name, name);
   };
   return Response::Json(200, Paginate(

@@ -7,6 +7,7 @@
 
 #include "mlc/sandbox/crypto.hpp"
 #include "mlc/sandbox/webhooks.hpp"
+#include "mlc/text.hpp"
 
 namespace mlc::sandbox::brex {
 
@@ -30,12 +31,6 @@ Result<int64_t> Integer(const nlohmann::json& v, const std::string& key, int64_t
 Result<bool> Boolean(const nlohmann::json& v, const std::string& key) {
   if (!v.is_boolean()) return Status::Invalid("option " + key + " must be true or false");
   return v.get<bool>();
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string Uuid(SeededRng& rng) {
@@ -603,7 +598,7 @@ void Seed(BrexData& d, const BrexOptions& o, int records, TimePoint month_start,
     u.id = rng.Id("cuuser_");
     u.first_name = p.first_name;
     u.last_name = p.last_name;
-    u.email = Lower(p.first_name) + "." + Lower(p.last_name) + "@brightline.example";
+    u.email = text::AsciiLower(p.first_name) + "." + text::AsciiLower(p.last_name) + "@brightline.example";
     u.role = i == 0 ? "ACCOUNT_ADMIN" : (p.department == "Operations" ? "BOOKKEEPER" : "EMPLOYEE");
     u.status = "ACTIVE";
     for (const auto& dep : d.departments) {

@@ -25,6 +25,7 @@
 #include "mlc/plugin.h"
 #include "mlc/plugin.hpp"
 #include "mlc/status.hpp"
+#include "mlc/text.hpp"
 
 // Brex scopes per endpoint the plugin calls (brex.md §1.3, the specs' security blocks): GET
 // /v3/accounting/records accounting.record.read, export results accounting.record.write, GET
@@ -299,31 +300,10 @@ Status BrexError(const sdk::HttpResponse& r, std::string_view what) {
   return Status::Error(message);
 }
 
-// Percent-encoding of a URL component (RFC 3986 unreserved characters stay).
-std::string PercentEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '_' || c == '.' || c == '~';
-    if (plain) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 // "?a=1&b%5B%5D=2" from name/value pairs. Repeated names (expand[], ids) are written into the URL this way:
 // the host's `query` member would carry them as arrays, which its runtime does not accept yet.
 std::string QueryString(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [name, value] : params)
-    out += (out.empty() ? "?" : "&") + PercentEncode(name) + "=" + PercentEncode(value);
-  return out;
+  return params.empty() ? std::string() : "?" + text::EncodeForm(params);
 }
 
 // The last path segment of a URL, without its query ("receipt-2025-04-24.pdf").
@@ -445,11 +425,7 @@ class BrexPlugin : public sdk::Plugin {
     if (auto h = request.find("headers"); h != request.end() && h->is_object()) {
       for (const auto& [name, value] : h->items()) {
         if (!value.is_string()) continue;
-        std::string lower = name;
-        for (char& c : lower) {
-          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        }
-        headers[lower] = value.get<std::string>();
+        headers[text::AsciiLower(name)] = value.get<std::string>();
       }
     }
     std::vector<std::string> secrets;
@@ -606,7 +582,7 @@ class BrexPlugin : public sdk::Plugin {
     if (source_id.is_string() && !source_id.get_ref<const std::string&>().empty()) {
       sdk::HttpRequest req;
       req.url =
-          "/v1/expenses/" + PercentEncode(source_id.get<std::string>()) +
+          "/v1/expenses/" + text::PercentEncode(source_id.get<std::string>()) +
           QueryString({{"expand[]", "merchant"}, {"expand[]", "payment"}, {"load_custom_fields", "true"}});
       MLC_ASSIGN_OR_RETURN(sdk::HttpResponse res, host().Http(req));
       if (res.status == 404) {

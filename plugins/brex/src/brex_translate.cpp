@@ -7,6 +7,9 @@
 #include "mlc/crypto.hpp"
 #include "mlc/json.hpp"
 #include "mlc/money.hpp"
+#include "mlc/text.hpp"
+#include "mlc/time.hpp"
+#include "mlc/webhook_signature.hpp"
 
 namespace mlc::plugins::brex {
 
@@ -15,17 +18,9 @@ namespace {
 using nlohmann::json;
 namespace mj = mlc::json;
 
-constexpr int64_t kMicrosPerSecond = 1000000;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return Lower(a) == Lower(b); }
+// The instants RFC 3339 can write with four-digit years: [0000-01-01T00:00:00Z, 10000-01-01T00:00:00Z).
+constexpr int64_t kMinMicros = time::DaysFromCivil(0, 1, 1) * time::kSecondsPerDay * 1000000;
+constexpr int64_t kEndMicros = time::DaysFromCivil(10000, 1, 1) * time::kSecondsPerDay * 1000000;
 
 // A non-empty string member, or nullopt (absent, null, empty or another type).
 std::optional<std::string> Text(const json& obj, const char* key) {
@@ -55,51 +50,6 @@ std::string Truncate(const std::string& s, size_t max) {
   return s;
 }
 
-// Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's public-domain algorithm).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void CivilFromDays(int64_t days, int64_t* y, int64_t* m, int64_t* d) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yoe + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
-bool Digits(std::string_view s, size_t pos, size_t n, int64_t* out) {
-  if (pos + n > s.size()) return false;
-  int64_t v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-// A real calendar date "YYYY-MM-DD" at the start of `s` (no 31 April or 29 February 2025).
-bool IsDate(std::string_view s) {
-  int64_t y = 0, m = 0, d = 0;
-  if (!(s.size() >= 10 && Digits(s, 0, 4, &y) && s[4] == '-' && Digits(s, 5, 2, &m) && s[7] == '-' &&
-        Digits(s, 8, 2, &d) && m >= 1 && m <= 12 && d >= 1)) {
-    return false;
-  }
-  static constexpr int64_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-}
-
 // A loose but sufficient e-mail check (the host validates `format: email` too).
 bool LooksLikeEmail(const std::string& s) {
   const size_t at = s.find('@');
@@ -125,7 +75,7 @@ std::string KeyFor(const json& value, const FieldMapping& mapping) {
   for (const auto& candidate : {remote, brex_id, name}) {
     if (!candidate) continue;
     for (const auto& [from, to] : mapping.dimension_keys) {
-      if (EqualsIgnoreCase(from, *candidate)) return to;
+      if (text::EqualsIgnoreCase(from, *candidate)) return to;
     }
   }
   if (remote) return DimensionKey(*remote);
@@ -135,7 +85,7 @@ std::string KeyFor(const json& value, const FieldMapping& mapping) {
 
 bool IsGlField(const json& value, const FieldMapping& mapping) {
   for (const char* key : {"remote_field_id", "brex_field_id", "field_name"}) {
-    if (auto v = Text(value, key); v && EqualsIgnoreCase(*v, mapping.gl_field)) return true;
+    if (auto v = Text(value, key); v && text::EqualsIgnoreCase(*v, mapping.gl_field)) return true;
   }
   return false;
 }
@@ -167,84 +117,22 @@ Result<int64_t> AmountMinor(const json& amount, std::string_view field) {
 }
 
 Result<int64_t> ParseTimestampMicros(std::string_view s) {
-  auto fail = [&] {
-    return Status::Invalid("'" + Truncate(std::string(s.substr(0, 48)), 48) +
-                           "' is not an RFC 3339 date-time");
-  };
-  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!IsDate(s) || s.size() < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !Digits(s, 17, 2, &sec)) {
-    return fail();
-  }
-  Digits(s, 0, 4, &y);
-  Digits(s, 5, 2, &mo);
-  Digits(s, 8, 2, &d);
-  if (h > 23 || mi > 59 || sec > 60) return fail();
-  size_t pos = 19;
-  int64_t micros = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    const size_t start = pos;
-    int64_t scale = 100000;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      micros += (s[pos] - '0') * scale;  // digits past the sixth are dropped (scale reaches 0)
-      scale /= 10;
-      ++pos;
-    }
-    if (pos == start) return fail();
-  }
-  int64_t offset = 0;
-  if (pos == s.size()) {
-    // Zone-less: Brex's query examples omit the zone; its timestamps are UTC.
-  } else if (s[pos] == 'Z' || s[pos] == 'z') {
-    ++pos;
-  } else if (s[pos] == '+' || s[pos] == '-') {
-    int64_t oh = 0, om = 0;
-    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, &om) || oh > 23 || om > 59) {
-      return fail();
-    }
-    offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-    pos += 6;
-  } else {
-    return fail();
-  }
-  if (pos != s.size()) return fail();
-  const int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  // Zone-less date-times are accepted: Brex's query examples omit the zone; its timestamps are UTC.
+  const auto micros = time::ParseRfc3339Micros(s, {.zone_optional = true});
   // An offset can push the instant out of years 0000..9999 in UTC, which FormatTimestampMicros cannot
   // write back as RFC 3339 (found by fuzz/brex_record).
-  if (seconds < DaysFromCivil(0, 1, 1) * 86400 || seconds >= DaysFromCivil(10000, 1, 1) * 86400) {
-    return fail();
+  if (!micros || *micros < kMinMicros || *micros >= kEndMicros) {
+    return Status::Invalid("'" + Truncate(std::string(s.substr(0, 48)), 48) +
+                           "' is not an RFC 3339 date-time");
   }
-  return seconds * kMicrosPerSecond + micros;
+  return *micros;
 }
 
-std::string FormatTimestampMicros(int64_t micros) {
-  int64_t secs = micros / kMicrosPerSecond;
-  int64_t frac = micros % kMicrosPerSecond;
-  if (frac < 0) {
-    frac += kMicrosPerSecond;
-    --secs;
-  }
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
-  int64_t y = 0, m = 0, d = 0;
-  CivilFromDays(days, &y, &m, &d);
-  auto pad = [](int64_t v, size_t width) {
-    std::string t = std::to_string(v);
-    return t.size() < width ? std::string(width - t.size(), '0') + t : t;
-  };
-  return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(rem / 3600, 2) + ":" +
-         pad(rem / 60 % 60, 2) + ":" + pad(rem % 60, 2) + "." + pad(frac, 6) + "Z";
-}
+std::string FormatTimestampMicros(int64_t micros) { return time::FormatRfc3339Micros(micros); }
 
 Result<std::string> DateOf(std::string_view text, std::string_view field) {
-  if (!IsDate(text) || (text.size() > 10 && text[10] != 'T' && text[10] != 't' && text[10] != ' ')) {
+  if (!time::ParseDate(text.substr(0, 10)) ||
+      (text.size() > 10 && text[10] != 'T' && text[10] != 't' && text[10] != ' ')) {
     return Status::Invalid(std::string(field) + " '" + Truncate(std::string(text.substr(0, 40)), 40) +
                            "' is not a date or date-time");
   }
@@ -281,7 +169,7 @@ Booking BookingOf(std::string_view type, const RecordTypes& types) {
 
 std::string DimensionKey(std::string_view name) {
   std::string key;
-  for (char c : Lower(name)) {
+  for (char c : text::AsciiLower(name)) {
     const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     if (alnum) {
       key.push_back(c);
@@ -562,13 +450,7 @@ Result<json> VendorFromBrex(const json& vendor, std::string_view system, std::st
 
 Result<std::string> SignWebhook(std::string_view secret, std::string_view id, int64_t timestamp,
                                 std::string_view body) {
-  if (secret.rfind("whsec_", 0) == 0) secret.remove_prefix(6);
-  auto key = crypto::Base64Decode(secret);
-  if (!key.ok() || key->empty()) return Status::Invalid("webhook secret is not a whsec_ base64 secret");
-  std::string content;
-  content.reserve(id.size() + body.size() + 24);
-  content.append(id).append(".").append(std::to_string(timestamp)).append(".").append(body);
-  return "v1," + crypto::Base64Encode(crypto::HmacSha256(*key, content));
+  return webhook::standard::Sign(secret, id, timestamp, body);
 }
 
 Status VerifyWebhook(const std::map<std::string, std::string>& headers, std::string_view body,
@@ -593,29 +475,8 @@ Status VerifyWebhook(const std::map<std::string, std::string>& headers, std::str
   if (secrets.empty())
     return Status::Invalid("no webhook secret is configured, so webhooks cannot be verified");
 
-  std::vector<std::string> expected;
-  for (const std::string& secret : secrets) {
-    auto sig = SignWebhook(secret, *id, ts, body);
-    if (!sig.ok()) return sig.status();
-    expected.push_back(sig->substr(3));  // the base64 part
-  }
-  // Space-separated "version,signature" entries (two during a secret rotation); only v1 is HMAC.
-  bool matched = false;
-  size_t pos = 0;
-  const std::string& list = *signature;
-  while (pos <= list.size()) {
-    size_t end = list.find(' ', pos);
-    if (end == std::string::npos) end = list.size();
-    const std::string_view entry(list.data() + pos, end - pos);
-    pos = end + 1;
-    const size_t comma = entry.find(',');
-    if (comma == std::string_view::npos || entry.substr(0, comma) != "v1") continue;
-    const std::string_view candidate = entry.substr(comma + 1);
-    for (const std::string& e : expected) {
-      // Every candidate is compared with every key, in constant time each: no early exit leaks which.
-      if (crypto::ConstantTimeEqual(e, candidate)) matched = true;
-    }
-  }
+  // Every entry is compared with every key in constant time: no early exit leaks which matched.
+  MLC_ASSIGN_OR_RETURN(const bool matched, webhook::standard::Matches(secrets, *id, ts, *signature, body));
   if (!matched) return Status::Auth("webhook signature does not match any configured secret");
   const int64_t skew_s = received_at_ms / 1000 - ts;
   if (skew_s > tolerance_s || skew_s < -tolerance_s) {

@@ -31,6 +31,8 @@
 #include "mlc/plugin.h"
 #include "mlc/plugin.hpp"
 #include "mlc/status.hpp"
+#include "mlc/text.hpp"
+#include "mlc/webhook_signature.hpp"
 
 MLC_PLUGIN_MANIFEST(R"json({
   "name": "freshbooks",
@@ -515,9 +517,8 @@ class FreshBooksPlugin : public sdk::Plugin {
     std::string signature;
     if (auto h = request.find("headers"); h != request.end() && h->is_object()) {
       for (const auto& [name, value] : h->items()) {
-        std::string lower = name;
-        for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-        if (lower == kSignatureHeader && value.is_string()) signature = value.get<std::string>();
+        if (text::AsciiLower(name) == kSignatureHeader && value.is_string())
+          signature = value.get<std::string>();
       }
     }
     // The verification handshake: FreshBooks posts verifier + object_id (the callback id) once, unsigned
@@ -530,8 +531,7 @@ class FreshBooksPlugin : public sdk::Plugin {
       return Status::Invalid(
           "no webhook verifier is known: set secret webhook_verifier or re-register the callback");
     bool good = false;
-    for (const auto& v : verifiers)
-      good = crypto::ConstantTimeEqual(WebhookSignature(v, fields), signature) || good;
+    for (const auto& v : verifiers) good = webhook::freshbooks::Verify(v, fields, signature) || good;
     if (!good) return Status::Auth("X-FreshBooks-Hmac-SHA256 does not match any known verifier");
     // Only a verified body is interpreted.
     auto name = form.find("name");

@@ -4,96 +4,20 @@
 // bodies that may arrive with HTTP 200, and the X-FreshBooks-Hmac-SHA256 webhook signature.
 #include "freshbooks_translate.hpp"
 
-#include <cstdio>
 #include <limits>
 
 #include "mlc/crypto.hpp"
 #include "mlc/json.hpp"
 #include "mlc/money.hpp"
+#include "mlc/text.hpp"
+#include "mlc/time.hpp"
+#include "mlc/webhook_signature.hpp"
 
 namespace mlc::plugins::freshbooks {
 
 namespace {
 
 using nlohmann::json;
-
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, int64_t* m, int64_t* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yoe + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
-bool Digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-int64_t ToInt(std::string_view s) {
-  int64_t v = 0;
-  for (char c : s) v = v * 10 + (c - '0');
-  return v;
-}
-
-// "YYYY-MM-DD[ HH:MM:SS]" -> seconds of that wall time as if it were UTC.
-std::optional<int64_t> ParseWall(std::string_view text) {
-  if (text.size() != 10 && text.size() != 19) return std::nullopt;
-  if (text[4] != '-' || text[7] != '-') return std::nullopt;
-  const auto ys = text.substr(0, 4), ms = text.substr(5, 2), ds = text.substr(8, 2);
-  if (!Digits(ys) || !Digits(ms) || !Digits(ds)) return std::nullopt;
-  const int64_t y = ToInt(ys), m = ToInt(ms), d = ToInt(ds);
-  if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
-  int64_t secs = 0;
-  if (text.size() == 19) {
-    if ((text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':') return std::nullopt;
-    const auto hh = text.substr(11, 2), mi = text.substr(14, 2), ss = text.substr(17, 2);
-    if (!Digits(hh) || !Digits(mi) || !Digits(ss)) return std::nullopt;
-    if (ToInt(hh) > 23 || ToInt(mi) > 59 || ToInt(ss) > 60) return std::nullopt;
-    secs = ToInt(hh) * 3600 + ToInt(mi) * 60 + ToInt(ss);
-  }
-  return DaysFromCivil(y, m, d) * 86400 + secs;
-}
-
-// Day of the month of the n-th Sunday (n >= 1) of month m in year y.
-int64_t NthSunday(int64_t y, int64_t m, int n) {
-  const int64_t first = DaysFromCivil(y, m, 1);
-  const int64_t weekday = (first + 4) % 7;  // 1970-01-01 was a Thursday; 0 = Sunday
-  const int64_t to_sunday = (7 - (weekday < 0 ? weekday + 7 : weekday)) % 7;
-  return 1 + to_sunday + 7 * (n - 1);
-}
-
-// US daylight time (since 2007): from the second Sunday of March 07:00 UTC to the first Sunday of
-// November 06:00 UTC.
-bool EasternDaylightAtUtc(int64_t unix_s) {
-  int64_t y, m, d;
-  CivilFromDays(unix_s >= 0 ? unix_s / 86400 : (unix_s - 86399) / 86400, &y, &m, &d);
-  const int64_t start = DaysFromCivil(y, 3, NthSunday(y, 3, 2)) * 86400 + 7 * 3600;
-  const int64_t end = DaysFromCivil(y, 11, NthSunday(y, 11, 1)) * 86400 + 6 * 3600;
-  return unix_s >= start && unix_s < end;
-}
-
-std::string Pad(int64_t v, int width) {
-  std::string s = std::to_string(v < 0 ? -v : v);
-  while (static_cast<int>(s.size()) < width) s.insert(0, 1, '0');
-  return s;
-}
 
 // A non-empty string member, else nullopt.
 std::optional<std::string> Text(const json& obj, const char* key) {
@@ -174,55 +98,18 @@ std::optional<int64_t> InRange(std::optional<int64_t> t) {
 
 }  // namespace
 
-std::string FormatRfc3339(int64_t unix_s) {
-  const int64_t days = unix_s >= 0 ? unix_s / 86400 : (unix_s - 86399) / 86400;
-  const int64_t rem = unix_s - days * 86400;
-  int64_t y, m, d;
-  CivilFromDays(days, &y, &m, &d);
-  return Pad(y, 4) + "-" + Pad(m, 2) + "-" + Pad(d, 2) + "T" + Pad(rem / 3600, 2) + ":" +
-         Pad(rem / 60 % 60, 2) + ":" + Pad(rem % 60, 2) + "Z";
-}
+std::string FormatRfc3339(int64_t unix_s) { return time::FormatRfc3339(unix_s); }
 
-std::string FormatDate(int64_t unix_s) { return FormatRfc3339(unix_s).substr(0, 10); }
+std::string FormatDate(int64_t unix_s) { return time::FormatDateOf(unix_s); }
 
-std::optional<int64_t> ParseUtcNaive(std::string_view text) { return InRange(ParseWall(text)); }
+std::optional<int64_t> ParseUtcNaive(std::string_view text) { return InRange(time::ParseWall(text)); }
 
 std::optional<int64_t> ParseEasternNaive(std::string_view text) {
-  auto local = ParseWall(text);
-  if (!local) return std::nullopt;
-  const int64_t as_edt = *local + 4 * 3600;
-  return InRange(EasternDaylightAtUtc(as_edt) ? as_edt : *local + 5 * 3600);
+  return InRange(time::ParseWallInZone(text, time::kUsEastern));
 }
 
-std::optional<int64_t> ParseRfc3339(std::string_view s) {
-  if (s.size() < 20) return std::nullopt;
-  auto wall = ParseWall(s.substr(0, 19));
-  if (!wall || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')) return std::nullopt;
-  size_t pos = 19;
-  if (s[pos] == '.') {
-    ++pos;
-    const size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start) return std::nullopt;
-  }
-  if (pos >= s.size()) return std::nullopt;
-  int64_t offset = 0;
-  if (s[pos] == 'Z' || s[pos] == 'z') {
-    ++pos;
-  } else if (s[pos] == '+' || s[pos] == '-') {
-    if (pos + 6 != s.size() || s[pos + 3] != ':' || !Digits(s.substr(pos + 1, 2)) ||
-        !Digits(s.substr(pos + 4, 2)))
-      return std::nullopt;
-    offset =
-        (ToInt(s.substr(pos + 1, 2)) * 3600 + ToInt(s.substr(pos + 4, 2)) * 60) * (s[pos] == '+' ? 1 : -1);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  // An offset can carry a year-0001 or year-9999 wall time out of the four-digit years.
-  return InRange(*wall - offset);
-}
+// An offset can carry a year-0001 or year-9999 wall time out of the four-digit years: InRange refuses it.
+std::optional<int64_t> ParseRfc3339(std::string_view s) { return InRange(time::ParseRfc3339Seconds(s)); }
 
 // ---- type-safe member reads -------------------------------------------------------------------------
 
@@ -389,8 +276,7 @@ Result<json> ExpenseToVendor(const json& object, const json& refs, std::string_v
   }
 
   auto spent = Text(object, "spent_at");
-  if (!spent || !ParseWall(*spent) || spent->size() != 10)
-    return Status::Invalid("expense needs spent_at (YYYY-MM-DD)");
+  if (!spent || !time::ParseDate(*spent)) return Status::Invalid("expense needs spent_at (YYYY-MM-DD)");
 
   // The FreshBooks expense vendor is free text: a resolved or to-be-created vendor is used by name.
   std::optional<std::string> vendor;
@@ -727,145 +613,16 @@ Result<json> PaymentFromVendor(const json& item, const std::string& connection) 
 // ---- webhooks --------------------------------------------------------------------------------------
 
 std::vector<std::pair<std::string, std::string>> ParseForm(std::string_view body) {
-  auto decode = [](std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '+') {
-        out.push_back(' ');
-      } else if (s[i] == '%') {
-        auto hex = [](char c) -> int {
-          if (c >= '0' && c <= '9') return c - '0';
-          if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-          if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-          return -1;
-        };
-        const int hi = i + 1 < s.size() ? hex(s[i + 1]) : -1;
-        const int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0) {
-          out.push_back('%');
-        } else {
-          out.push_back(static_cast<char>(hi * 16 + lo));
-          i += 2;
-        }
-      } else {
-        out.push_back(s[i]);
-      }
-    }
-    return out;
-  };
-  std::vector<std::pair<std::string, std::string>> out;
-  size_t pos = 0;
-  while (pos <= body.size()) {
-    size_t amp = body.find('&', pos);
-    if (amp == std::string_view::npos) amp = body.size();
-    const std::string_view pair = body.substr(pos, amp - pos);
-    if (!pair.empty()) {
-      const size_t eq = pair.find('=');
-      if (eq == std::string_view::npos) {
-        out.emplace_back(decode(pair), std::string());
-      } else {
-        out.emplace_back(decode(pair.substr(0, eq)), decode(pair.substr(eq + 1)));
-      }
-    }
-    pos = amp + 1;
-  }
-  return out;
+  return text::ParseForm(body);
 }
-
-namespace {
-
-void AppendEscape(unsigned code, std::string* out) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "\\u%04x", code & 0xFFFFu);
-  out->append(buf);
-}
-
-// `s` as Python's json.dumps (ensure_ascii=True) writes a string.
-void AppendPythonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        case '\b':
-          out->append("\\b");
-          break;
-        case '\f':
-          out->append("\\f");
-          break;
-        default:
-          if (c < 0x20) {
-            AppendEscape(c, out);
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    unsigned code = 0xFFFD;
-    size_t len = 1;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, code = c & 0x1Fu;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, code = c & 0x0Fu;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, code = c & 0x07u;
-    }
-    bool valid = len > 1 && i + len <= s.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) valid = false;
-      code = (code << 6) | (cc & 0x3Fu);
-    }
-    if (!valid) {
-      code = 0xFFFD;  // an invalid byte: U+FFFD, as the emulator's signer writes it
-      len = 1;
-    }
-    if (code >= 0x10000) {
-      code -= 0x10000;
-      AppendEscape(0xD800 + (code >> 10), out);
-      AppendEscape(0xDC00 + (code & 0x3FF), out);
-    } else {
-      AppendEscape(code, out);
-    }
-    i += len;
-  }
-  out->push_back('"');
-}
-
-}  // namespace
 
 std::string PythonJsonDumps(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out = "{";
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (i > 0) out.append(", ");
-    AppendPythonString(fields[i].first, &out);
-    out.append(": ");
-    AppendPythonString(fields[i].second, &out);
-  }
-  out.push_back('}');
-  return out;
+  return webhook::freshbooks::PythonJsonDumps(fields);
 }
 
 std::string WebhookSignature(std::string_view verifier,
                              const std::vector<std::pair<std::string, std::string>>& fields) {
-  return crypto::Base64Encode(crypto::HmacSha256(verifier, PythonJsonDumps(fields)));
+  return webhook::freshbooks::Sign(verifier, fields);
 }
 
 std::string StreamForEvent(std::string_view name) {

@@ -1,5 +1,6 @@
-// Small, dependency-free cryptography for plugins: SHA-256, HMAC-SHA256, constant-time comparison, hex and
-// base64. Plugins verify webhook signatures with these instead of linking OpenSSL (the host owns OpenSSL).
+// Small, dependency-free cryptography for plugins: SHA-256, HMAC-SHA256, constant-time comparison, and (from
+// mlc/text.hpp, re-exported here) hex and base64. Plugins verify webhook signatures with these instead of
+// linking OpenSSL (the host owns OpenSSL); mlc/webhook_signature.hpp builds the vendors' schemes on them.
 //
 //   std::string mac = mlc::crypto::HmacSha256(secret, body);               // 32 raw bytes
 //   bool good = mlc::crypto::ConstantTimeEqual(mlc::crypto::HexEncode(mac), header_value);
@@ -19,6 +20,7 @@
 #include <string_view>
 
 #include "mlc/status.hpp"
+#include "mlc/text.hpp"
 
 namespace mlc::crypto {
 
@@ -187,121 +189,12 @@ inline bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return result == 0;
 }
 
-// Lower-case hex of raw bytes.
-inline std::string HexEncode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0x0f]);
-  }
-  return out;
-}
-
-// Decodes hex (either case). Odd length or a non-hex character is Invalid.
-inline Result<std::string> HexDecode(std::string_view hex) {
-  if (hex.size() % 2 != 0) return Status::Invalid("hex string has an odd number of digits");
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = nibble(hex[i]);
-    const int lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0)
-      return Status::Invalid("hex string has a non-hex character at " + std::to_string(i));
-    out.push_back(static_cast<char>((hi << 4) | lo));
-  }
-  return out;
-}
-
-// The two RFC 4648 alphabets: standard (+/) and URL-safe (-_).
-enum class Base64Alphabet { kStandard, kUrlSafe };
-
-// Base64 with '=' padding (kStandard) or without padding (kUrlSafe, as URLs and JWTs use it).
-inline std::string Base64Encode(std::string_view bytes, Base64Alphabet alphabet = Base64Alphabet::kStandard) {
-  const char* table = alphabet == Base64Alphabet::kStandard
-                          ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-                          : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  const bool pad = alphabet == Base64Alphabet::kStandard;
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t v = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
-                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8) |
-                       uint32_t{static_cast<unsigned char>(bytes[i + 2])};
-    out.push_back(table[(v >> 18) & 63]);
-    out.push_back(table[(v >> 12) & 63]);
-    out.push_back(table[(v >> 6) & 63]);
-    out.push_back(table[v & 63]);
-  }
-  const size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    const uint32_t v = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
-    out.push_back(table[(v >> 18) & 63]);
-    out.push_back(table[(v >> 12) & 63]);
-    if (pad) out.append("==");
-  } else if (rest == 2) {
-    const uint32_t v = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
-                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8);
-    out.push_back(table[(v >> 18) & 63]);
-    out.push_back(table[(v >> 12) & 63]);
-    out.push_back(table[(v >> 6) & 63]);
-    if (pad) out.push_back('=');
-  }
-  return out;
-}
-
-// Decodes base64 in `alphabet`. Padding is optional, but when present it must be correct; characters outside
-// the alphabet (including whitespace), misplaced '=' and non-zero leftover bits are Invalid, so every byte
-// string has exactly one accepted encoding per alphabet (up to optional padding).
-inline Result<std::string> Base64Decode(std::string_view text,
-                                        Base64Alphabet alphabet = Base64Alphabet::kStandard) {
-  const char c62 = alphabet == Base64Alphabet::kStandard ? '+' : '-';
-  const char c63 = alphabet == Base64Alphabet::kStandard ? '/' : '_';
-  auto value = [&](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == c62) return 62;
-    if (c == c63) return 63;
-    return -1;
-  };
-  size_t data_len = text.size();
-  if (!text.empty() && text.size() % 4 == 0) {
-    // Strip at most two '=' from a full final quantum.
-    if (text[data_len - 1] == '=') --data_len;
-    if (data_len > 0 && text[data_len - 1] == '=' && data_len == text.size() - 1) --data_len;
-  }
-  if (data_len % 4 == 1) return Status::Invalid("base64 text has an impossible length");
-  if (data_len != text.size() && (data_len + (4 - data_len % 4) % 4) != text.size()) {
-    return Status::Invalid("base64 padding does not match the data length");
-  }
-  std::string out;
-  out.reserve(data_len / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < data_len; ++i) {
-    const int v = value(text[i]);
-    if (v < 0) return Status::Invalid("base64 text has an invalid character at " + std::to_string(i));
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-    return Status::Invalid("base64 text has non-zero trailing bits");
-  }
-  return out;
-}
+// Hex and base64 are text encodings and live in mlc/text.hpp; these names stay for existing callers.
+using text::Base64Alphabet;
+using text::Base64Decode;
+using text::Base64Encode;
+using text::HexDecode;
+using text::HexEncode;
 
 }  // namespace mlc::crypto
 

@@ -58,6 +58,7 @@
 #include "mlc/json.hpp"
 #include "mlc/plugin.h"
 #include "mlc/status.hpp"
+#include "mlc/text.hpp"
 
 namespace mlc::sdk {
 
@@ -190,11 +191,7 @@ struct HttpResponse {
 
   // The header's value, or an empty view. `name` is matched case-insensitively.
   std::string_view Header(std::string_view name) const {
-    std::string lower(name);
-    for (char& c : lower) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    auto it = headers.find(lower);
+    auto it = headers.find(text::AsciiLower(name));
     return it == headers.end() ? std::string_view() : std::string_view(it->second);
   }
 

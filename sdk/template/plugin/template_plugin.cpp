@@ -38,6 +38,9 @@
 #include "mlc/plugin.h"
 #include "mlc/plugin.hpp"
 #include "mlc/status.hpp"
+#include "mlc/text.hpp"
+#include "mlc/time.hpp"
+#include "mlc/webhook_signature.hpp"
 
 // How the host authenticates http-mode requests. The tree also builds a variant with OAuth client
 // credentials (host/harness/CMakeLists.txt defines MLC_TEMPLATE_CLIENT_CREDENTIALS) so the harness can check
@@ -142,92 +145,20 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Days since 1970-01-01 -> civil date (proleptic Gregorian), after H. Hinnant's public-domain algorithm.
-void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(days - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 std::string Pad(int64_t v, int width) {
   std::string s = std::to_string(v);
   if (static_cast<int>(s.size()) < width) s.insert(0, static_cast<size_t>(width) - s.size(), '0');
   return s;
 }
 
-// Seconds since the epoch -> "2024-01-01T00:01:00Z".
-std::string FormatTimestamp(int64_t seconds) {
-  const int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
-  const int64_t rem = seconds - days * 86400;
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  return Pad(y, 4) + "-" + Pad(m, 2) + "-" + Pad(d, 2) + "T" + Pad(rem / 3600, 2) + ":" +
-         Pad(rem / 60 % 60, 2) + ":" + Pad(rem % 60, 2) + "Z";
-}
-
 // RFC 3339 ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00.5+01:00") -> whole seconds since the epoch
 // (fractions are dropped: `since` only needs minute resolution here).
 Result<int64_t> ParseTimestamp(std::string_view s) {
-  auto fail = [&] {
+  const auto seconds = time::ParseRfc3339Seconds(s);
+  if (!seconds) {
     return Status::Invalid("'since' is not an RFC 3339 timestamp: '" + std::string(s.substr(0, 40)) + "'");
-  };
-  auto digits = [&](size_t pos, size_t n, int64_t* out) {
-    if (pos + n > s.size()) return false;
-    int64_t v = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-  };
-  int64_t y, mo, d, h, mi, sec;
-  if (!digits(0, 4, &y) || s.size() < 20 || s[4] != '-' || !digits(5, 2, &mo) || s[7] != '-' ||
-      !digits(8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(11, 2, &h) ||
-      s[13] != ':' || !digits(14, 2, &mi) || s[16] != ':' || !digits(17, 2, &sec)) {
-    return fail();
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return fail();
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    const size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start) return fail();
-  }
-  int64_t offset = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int64_t oh, om;
-    if (!digits(pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !digits(pos + 4, 2, &om) ||
-        oh > 23 || om > 59) {
-      return fail();
-    }
-    offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-    pos += 6;
-  } else {
-    return fail();
-  }
-  if (pos != s.size()) return fail();
-  const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  return days * 86400 + h * 3600 + mi * 60 + sec - offset;
+  return *seconds;
 }
 
 struct Named {
@@ -267,9 +198,6 @@ json MakeExpense(int64_t seed, int64_t index, const std::string& connection) {
   const int64_t updated = kEpochSeconds + index * kRecordSpacingSeconds;
   // Spent on one of the 30 days before the record was last updated.
   const int64_t spent_day = updated / 86400 - static_cast<int64_t>(r2 % 30);
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(spent_day, &y, &m, &d);
   const Named& account = kAccounts[r1 % std::size(kAccounts)];
   const Named& department = kDepartments[r2 % std::size(kDepartments)];
   // 1.00 .. 999.99 USD, in cents.
@@ -282,7 +210,7 @@ json MakeExpense(int64_t seed, int64_t index, const std::string& connection) {
         {"connection", connection},
         {"id", id},
         {"version", "1"},
-        {"updated_at", FormatTimestamp(updated)}}},
+        {"updated_at", time::FormatRfc3339(updated)}}},
       {"links", json::object()},
       {"kind", "card"},
       {"amount", {{"amount_minor", amount_minor}, {"currency", "USD"}}},
@@ -291,7 +219,7 @@ json MakeExpense(int64_t seed, int64_t index, const std::string& connection) {
       {"dimensions",
        {{"department", {{"code", std::string(department.code)}, {"name", std::string(department.name)}}}}},
       {"memo", "Template expense " + std::to_string(index) + " (seed " + std::to_string(seed) + ")"},
-      {"spent_at", Pad(y, 4) + "-" + Pad(m, 2) + "-" + Pad(d, 2)},
+      {"spent_at", time::FormatDate(spent_day)},
       {"card_last4", Pad(static_cast<int64_t>(r1 % 10000), 4)},
       {"status", "posted"},
   };
@@ -732,11 +660,8 @@ class TemplatePlugin : public sdk::Plugin {
       }
       return secret.status();
     }
-    for (char& c : signature) {
-      if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    }
-    const std::string expected = crypto::HexEncode(crypto::HmacSha256(*secret, body));
-    if (!crypto::ConstantTimeEqual(expected, signature))
+    // Hex digits of either case are accepted.
+    if (!webhook::VerifyHmacSha256(*secret, body, text::AsciiLower(signature), webhook::Encoding::kHex))
       return Status::Auth("webhook signature does not match");
 
     // Only a verified body is parsed.

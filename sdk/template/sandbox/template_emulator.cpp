@@ -15,6 +15,7 @@
 #include "mlc/sandbox/crypto.hpp"
 #include "mlc/sandbox/oauth.hpp"
 #include "mlc/sandbox/seed.hpp"
+#include "mlc/webhook_signature.hpp"
 
 namespace mlc::sandbox::template_co {
 
@@ -375,7 +376,8 @@ class TemplateEmulator final : public Emulator {
     message.body = json{{"sent_at_ms", now_ms}, {"events", events}}.dump();
     message.event_type = type;
     // Signed once: a redelivery repeats the same bytes and signature.
-    message.headers = {{kSignatureHeader, HexEncode(HmacSha256(webhook_secret_, message.body))}};
+    message.headers = {
+        {kSignatureHeader, webhook::SignHmacSha256(webhook_secret_, message.body, webhook::Encoding::kHex)}};
     ids.push_back(ctx_->webhooks.Enqueue(std::move(message)));
     return ids;
   }

@@ -1,4 +1,6 @@
-// Byte-level helpers the sandbox needs for signatures and PKCE: base64, SHA-256, HMAC-SHA256 (OpenSSL).
+// Byte-level helpers the sandbox needs for signatures and PKCE: SHA-256 and HMAC-SHA256 (OpenSSL); base64,
+// hex and the comparison forward to the SDK's mlc/text.hpp and mlc/crypto.hpp. Vendor signature schemes
+// are in mlc/webhook_signature.hpp.
 //
 //   std::string mac = HmacSha256(key, "id.ts.body");       // 32 raw bytes
 //   std::string sig = "v1," + Base64Encode(mac);
