@@ -130,7 +130,7 @@ TEST_F(TemplatePluginTest, ManifestIsEmbeddedAndDescribesThePlugin) {
   while (!raw.empty() && raw.back() == '\0') raw.pop_back();
   const json m = json::parse(raw);
   EXPECT_EQ(m["name"], "template");
-  EXPECT_EQ(m["abi"], "1.0");
+  EXPECT_EQ(m["abi"], std::to_string(MLC_ABI_VERSION_MAJOR) + "." + std::to_string(MLC_ABI_VERSION_MINOR));
   EXPECT_EQ(m["auth"]["kind"], "static_bearer");  // http mode's; the generated mode sends no request
   EXPECT_EQ(m["roles"], json::array({"source", "target"}));
   EXPECT_EQ(m["streams"][0]["name"], "expenses");
