@@ -121,6 +121,16 @@ Result<CeilingResult> RunCeiling(const CeilingOptions& o) {
     if (!account.empty()) break;
   }
   if (account.empty()) return Status::Error("users/me names no account");
+  // The authorising user's staff id, as the plugin sends it (users/me roles[].userid of the account).
+  json staff_id;
+  for (const json& r : At(me, {"response", "roles"})) {
+    if (r.is_object() && Text(At(r, {"accountid"})) == account && Text(At(r, {"role"})) != "client" &&
+        At(r, {"userid"}).is_number_integer()) {
+      staff_id = At(r, {"userid"});
+      break;
+    }
+  }
+  if (staff_id.is_null()) return Status::Error("users/me names no staff role on the account");
   const std::string api = o.freshbooks_base_url + "/accounting/account/" + account;
   MLC_ASSIGN_OR_RETURN(json cats,
                        JsonCall(main, "GET", api + "/expenses/categories?page=1&per_page=100", fb));
@@ -192,6 +202,7 @@ Result<CeilingResult> RunCeiling(const CeilingOptions& o) {
       while (auto item = queue.Pop()) {
         json expense = {{"amount", {{"amount", item->amount}, {"code", item->currency}}},
                         {"categoryid", category},
+                        {"staffid", staff_id},
                         {"date", item->date},
                         {"vendor", item->vendor},
                         {"notes", item->memo + "\nmlc:" + item->record_id}};
