@@ -15,9 +15,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mlc/testing/fake_host.hpp"
 #include "mlc/crypto.hpp"
 #include "mlc/plugin.h"
+#include "mlc/testing/fake_host.hpp"
 
 #ifndef MLC_TEMPLATE_PLUGIN_PATH
 #error "MLC_TEMPLATE_PLUGIN_PATH must name the built template.so (set by sdk/template/CMakeLists.txt)"

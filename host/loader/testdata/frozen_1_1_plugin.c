@@ -47,8 +47,8 @@ static void buffer_write(void* ctx, const char* data, size_t len) {
   }
 }
 
-static mlc_status frozen_open(const mlc_host_api* host, mlc_host_ctx* ctx, mlc_str settings, mlc_instance** out,
-                              const mlc_sink* err) {
+static mlc_status frozen_open(const mlc_host_api* host, mlc_host_ctx* ctx, mlc_str settings,
+                              mlc_instance** out, const mlc_sink* err) {
   (void)settings;
   mlc_instance* self = (mlc_instance*)malloc(sizeof(mlc_instance));
   if (self == NULL) {
@@ -63,11 +63,13 @@ static mlc_status frozen_open(const mlc_host_api* host, mlc_host_ctx* ctx, mlc_s
 
 static void frozen_close(mlc_instance* self) { free(self); }
 
-static mlc_status frozen_check(mlc_instance* self, mlc_str request, const mlc_sink* out, const mlc_sink* err) {
+static mlc_status frozen_check(mlc_instance* self, mlc_str request, const mlc_sink* out,
+                               const mlc_sink* err) {
   char reply[160];
   (void)request;
   (void)err;
-  snprintf(reply, sizeof reply, "{\"ok\": true, \"account\": {\"plugin\": \"fixture_frozen_1_1\", \"host_abi\": %u}}",
+  snprintf(reply, sizeof reply,
+           "{\"ok\": true, \"account\": {\"plugin\": \"fixture_frozen_1_1\", \"host_abi\": %u}}",
            (unsigned)self->host->abi_version);
   put(out, reply);
   return MLC_OK;
@@ -90,14 +92,16 @@ static mlc_status frozen_read(mlc_instance* self, mlc_str request, const mlc_sin
       read_back = got.len == value.len && memcmp(got.bytes, kValue, got.len) == 0;
     }
   }
-  snprintf(reply, sizeof reply,
-           "{\"records\": [], \"next_cursor\": null, \"has_more\": false, \"secret_put\": %d, \"read_back\": %s}",
-           (int)put_status, read_back ? "true" : "false");
+  snprintf(
+      reply, sizeof reply,
+      "{\"records\": [], \"next_cursor\": null, \"has_more\": false, \"secret_put\": %d, \"read_back\": %s}",
+      (int)put_status, read_back ? "true" : "false");
   put(out, reply);
   return MLC_OK;
 }
 
-static mlc_status frozen_unsupported(mlc_instance* self, mlc_str request, const mlc_sink* out, const mlc_sink* err) {
+static mlc_status frozen_unsupported(mlc_instance* self, mlc_str request, const mlc_sink* out,
+                                     const mlc_sink* err) {
   (void)self;
   (void)request;
   (void)out;
@@ -112,9 +116,8 @@ static mlc_status frozen_webhook(mlc_instance* self, mlc_str request, mlc_str bo
 }
 
 static const mlc_plugin_api kTable = {
-    sizeof(mlc_plugin_api), MLC_ABI_VERSION, frozen_open,        frozen_close,   frozen_check,
-    frozen_read,            frozen_unsupported, frozen_unsupported, frozen_unsupported, frozen_webhook,
-    NULL,
+    sizeof(mlc_plugin_api), MLC_ABI_VERSION,    frozen_open,        frozen_close,   frozen_check, frozen_read,
+    frozen_unsupported,     frozen_unsupported, frozen_unsupported, frozen_webhook, NULL,
 };
 
 MLC_EXPORT const mlc_plugin_api* mlc_plugin_entry(uint32_t host_abi_version) {
